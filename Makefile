@@ -15,8 +15,10 @@ OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
-GUEST_SRCS := $(wildcard tests/guests/*.S)
-GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin)
+GUEST_SRCS := $(filter-out tests/guests/pvh_%.S,$(wildcard tests/guests/*.S))
+GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
+              $(patsubst tests/guests/%.S,$(BUILD)/guests/%.elf,\
+                $(wildcard tests/guests/pvh_*.S))
 
 .PHONY: all figment unit-tests test-guests deps guest lab demo test asan \
         bench fuzz clean format
@@ -37,13 +39,17 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcriterion
 
-# Tiny purpose-built guests: flat binaries loaded at 1 MiB by tests.
+# Tiny purpose-built guests: bzImage-format flat binaries, and PVH ELFs.
 test-guests: $(GUEST_BINS)
-$(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.ld
+$(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.ld tests/guests/guest.h
 	@mkdir -p $(dir $@)
-	$(CC) -c -o $(BUILD)/guests/$*.o $<
-	ld -T tests/guests/guest.ld -o $(BUILD)/guests/$*.elf $(BUILD)/guests/$*.o
-	objcopy -O binary $(BUILD)/guests/$*.elf $@
+	$(CC) -c -Itests/guests -o $(BUILD)/guests/$*.o $<
+	ld -T tests/guests/guest.ld -o $(BUILD)/guests/$*.tmp $(BUILD)/guests/$*.o
+	objcopy -O binary $(BUILD)/guests/$*.tmp $@
+$(BUILD)/guests/pvh_%.elf: tests/guests/pvh_%.S tests/guests/pvh.ld
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $(BUILD)/guests/pvh_$*.o $<
+	ld --no-warn-rwx-segments -T tests/guests/pvh.ld -o $@ $(BUILD)/guests/pvh_$*.o
 
 # Debian packages the build, the tests and the lab need (idempotent, quiet).
 deps:

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Validated config -> a VM ready to run: guest RAM, legacy devices, virtio
+ * devices, firmware tables, the kernel and its boot data, vCPUs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/boot.h"
+#include "arch/x86/cpuid.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/mptable.h"
+#include "arch/x86/regs.h"
+#include "util/file_map.h"
+#include "util/log.h"
+#include "vmm.h"
+#include "vstate/vcpu.h"
+
+#define KERNEL_MAX_SIZE (512ULL << 20)
+#define INITRD_MAX_SIZE (4ULL << 30)
+
+static void builder_serial_irq(void *opaque, int level)
+{
+	struct vmm *vmm = opaque;
+
+	vm_irq_line(&vmm->vm, LAYOUT_COM1_IRQ, level);
+}
+
+static void builder_i8042_irq(void *opaque, int level)
+{
+	struct vmm *vmm = opaque;
+
+	vm_irq_line(&vmm->vm, 1, level);
+}
+
+static void builder_i8042_reset(void *opaque)
+{
+	vmm_request_stop(opaque, VMM_EXIT_OK,
+			 "guest rebooted (i8042 reset)");
+}
+
+static void builder_acpi_event(void *opaque, enum acpi_pm_event ev)
+{
+	if (ev == ACPI_PM_POWEROFF)
+		vmm_request_stop(opaque, VMM_EXIT_OK,
+				 "guest powered off (ACPI S5)");
+	else
+		vmm_request_stop(opaque, VMM_EXIT_OK,
+				 "guest rebooted (ACPI reset)");
+}
+
+/* Port 0x80 (POST codes, I/O delay): claimed so it is not counted as
+ * unclaimed; reads all-ones, writes dropped. */
+static const struct bus_ops ignore_ops = { 0 };
+
+static uint64_t host_mem_mib(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+	long size = sysconf(_SC_PAGE_SIZE);
+
+	if (pages <= 0 || size <= 0)
+		return UINT64_MAX;
+	return (uint64_t)pages * (uint64_t)size >> 20;
+}
+
+static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
+{
+	struct vm *vm = &vmm->vm;
+	int out_fd = -1;
+	int ret;
+
+	switch (vmm->cfg->serial.mode) {
+	case SERIAL_STDIO:
+		out_fd = STDOUT_FILENO;
+		break;
+	case SERIAL_FILE:
+		out_fd = open(vmm->cfg->serial.path,
+			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (out_fd < 0) {
+			snprintf(err, errlen, "cannot open serial output '%s': %s",
+				 vmm->cfg->serial.path, strerror(errno));
+			return VMM_EXIT_CONFIG;
+		}
+		break;
+	case SERIAL_NONE:
+		break;
+	}
+	ret = serial_init(&vmm->serial, out_fd, builder_serial_irq, vmm);
+	if (ret) {
+		snprintf(err, errlen, "cannot set up the serial port: %s",
+			 strerror(-ret));
+		return VMM_EXIT_ERROR;
+	}
+	i8042_init(&vmm->i8042, builder_i8042_reset, builder_i8042_irq, vmm);
+	vmm->pm.event = builder_acpi_event;
+	vmm->pm.opaque = vmm;
+	vmm->timer.print = vmm->cfg->boot_timer;
+
+	if (bus_register(&vm->pio, LAYOUT_PORT_COM1, 8, &serial_ops,
+			 &vmm->serial, "serial") ||
+	    bus_register(&vm->pio, LAYOUT_PORT_I8042_DATA, 5, &i8042_ops,
+			 &vmm->i8042, "i8042") ||
+	    bus_register(&vm->pio, LAYOUT_PORT_ACPI_SLEEP_CTL, 3, &acpi_pm_ops,
+			 &vmm->pm, "acpi-pm") ||
+	    bus_register(&vm->pio, LAYOUT_PORT_POST, 1, &ignore_ops, NULL,
+			 "post") ||
+	    bus_register(&vm->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_SIZE,
+			 &boot_timer_ops, &vmm->timer, "boot-timer")) {
+		snprintf(err, errlen, "device address ranges overlap");
+		return VMM_EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int builder_cpus(struct vmm *vmm, const struct boot_entry *entry,
+			char *err, size_t errlen)
+{
+	const struct machine_config *m = &vmm->cfg->machine;
+	struct cpuid_config cc = {
+		.nr_cpus = m->vcpu_count,
+		.vendor = m->hypervisor_vendor,
+		.hide_hypervisor = m->hide_hypervisor,
+		.tsc_deadline = ioctl(vmm->vm.kvm_fd, KVM_CHECK_EXTENSION,
+				      KVM_CAP_TSC_DEADLINE_TIMER) > 0,
+	};
+	struct kvm_cpuid2 *base = cpuid_supported(vmm->vm.kvm_fd);
+	int ret = 0;
+
+	if (!base) {
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID failed: %s",
+			 strerror(errno));
+		return VMM_EXIT_KVM;
+	}
+	vmm->vcpus = calloc(m->vcpu_count, sizeof(*vmm->vcpus));
+	if (!vmm->vcpus) {
+		free(base);
+		snprintf(err, errlen, "out of memory");
+		return VMM_EXIT_ERROR;
+	}
+	for (uint32_t i = 0; i < m->vcpu_count; i++) {
+		struct vcpu *v = &vmm->vcpus[i];
+		struct kvm_cpuid2 *cpuid;
+
+		ret = vcpu_create(v, vmm, i);
+		if (ret) {
+			snprintf(err, errlen, "KVM_CREATE_VCPU %u failed: %s", i,
+				 strerror(-ret));
+			break;
+		}
+		vmm->nr_vcpus++;
+		cpuid = cpuid_for_vcpu(base, &cc, i);
+		if (!cpuid || ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
+			snprintf(err, errlen, "KVM_SET_CPUID2 on vCPU %u failed: %s",
+				 i, strerror(cpuid ? errno : ENOMEM));
+			free(cpuid);
+			ret = -EINVAL;
+			break;
+		}
+		free(cpuid);
+		ret = regs_setup_vcpu(v->fd, entry, i == 0);
+		if (!ret)
+			ret = regs_setup_lapic(v->fd);
+		if (ret) {
+			snprintf(err, errlen, "cannot set the boot state of vCPU %u: %s",
+				 i, strerror(-ret));
+			break;
+		}
+	}
+	free(base);
+	return ret ? VMM_EXIT_KVM : 0;
+}
+
+/* The command line: the user's (or the default) plus what devices add. */
+static char *builder_cmdline(struct vmm *vmm, const char *extra)
+{
+	const char *base = vmm->cfg->boot.boot_args ? vmm->cfg->boot.boot_args :
+						      CONFIG_DEFAULT_BOOT_ARGS;
+	char *s;
+
+	if (asprintf(&s, "%s%s%s", base, extra && *extra ? " " : "",
+		     extra ? extra : "") < 0)
+		return NULL;
+	return s;
+}
+
+int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
+	      size_t errlen)
+{
+	const struct machine_config *m = &cfg->machine;
+	struct file_map kernel = { 0 }, initrd = { 0 };
+	struct acpi_config acpi = { .nr_cpus = m->vcpu_count };
+	struct boot_request req = { 0 };
+	struct boot_entry entry;
+	uint64_t rsdp = 0;
+	char *cmdline = NULL;
+	int ret;
+
+	vmm->cfg = cfg;
+	vmm->timer.start_ns = vmm->timer.start_ns ?: boot_timer_now_ns();
+
+	/* Input files first: a bad kernel is reported before KVM is touched. */
+	ret = file_map(cfg->boot.kernel_image_path, "kernel", KERNEL_MAX_SIZE,
+		       &kernel, err, errlen);
+	if (ret)
+		return VMM_EXIT_CONFIG;
+	if (kernel.size == 0) {
+		snprintf(err, errlen, "kernel '%s' is empty",
+			 cfg->boot.kernel_image_path);
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+	if (cfg->boot.initrd_path &&
+	    file_map(cfg->boot.initrd_path, "initrd", INITRD_MAX_SIZE, &initrd,
+		     err, errlen)) {
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+	if (m->mem_size_mib > host_mem_mib()) {
+		snprintf(err, errlen,
+			 "guest memory of %llu MiB is more than the host has (%llu MiB)",
+			 (unsigned long long)m->mem_size_mib,
+			 (unsigned long long)host_mem_mib());
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+
+	ret = vm_create(&vmm->vm, "/dev/kvm", err, errlen);
+	if (ret) {
+		ret = VMM_EXIT_KVM;
+		goto out;
+	}
+	if (m->vcpu_count > (uint32_t)vmm->vm.max_vcpus) {
+		snprintf(err, errlen, "%u vCPUs is more than KVM allows (%d)",
+			 m->vcpu_count, vmm->vm.max_vcpus);
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+	ret = vm_add_memory(&vmm->vm, m->mem_size_mib << 20, err, errlen);
+	if (ret) {
+		ret = VMM_EXIT_KVM;
+		goto out;
+	}
+	ret = builder_devices(vmm, err, errlen);
+	if (ret)
+		goto out;
+
+	ret = acpi_build(&vmm->vm.mem, &acpi, &rsdp);
+	if (!ret)
+		ret = mptable_build(&vmm->vm.mem, m->vcpu_count);
+	if (ret) {
+		snprintf(err, errlen,
+			 "cannot build firmware tables for %u vCPUs in %llu MiB: %s",
+			 m->vcpu_count, (unsigned long long)m->mem_size_mib,
+			 strerror(-ret));
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+
+	cmdline = builder_cmdline(vmm, NULL);
+	if (!cmdline) {
+		snprintf(err, errlen, "out of memory");
+		ret = VMM_EXIT_ERROR;
+		goto out;
+	}
+	req.kernel = (struct boot_image){ kernel.data, kernel.size };
+	req.initrd = (struct boot_image){ initrd.data, initrd.size };
+	req.cmdline = cmdline;
+	req.rsdp_gpa = rsdp;
+	ret = boot_load(&vmm->vm.mem, &req, &entry, err, errlen);
+	if (ret) {
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+	log_info("kernel entry 0x%llx (%s), command line: %s",
+		 (unsigned long long)entry.entry,
+		 entry.protocol == BOOT_PVH ? "PVH" : "64-bit boot protocol",
+		 cmdline);
+	ret = regs_setup_memory(&vmm->vm.mem, entry.protocol);
+	if (ret) {
+		snprintf(err, errlen, "guest RAM too small for the boot page tables");
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+	ret = builder_cpus(vmm, &entry, err, errlen);
+out:
+	free(cmdline);
+	file_unmap(&kernel);
+	file_unmap(&initrd);
+	return ret;
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: Apache-2.0
+/* figment's command line: parse flags, pick a mode, map outcomes to exit
+ * statuses (enum vmm_exit). */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/vm_config.h"
+#include "util/log.h"
+#include "vmm.h"
+
+#define FIGMENT_VERSION "0.1.0"
+/* What tools that check `firecracker --version` expect to parse. */
+#define FIRECRACKER_COMPAT_VERSION "1.7.0"
+
+static const char *prog = "figment";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s run --kernel FILE [options]\n"
+		"       %s --version | --help\n"
+		"\n"
+		"Boot a Linux kernel (bzImage or ELF vmlinux with a PVH note) in a KVM microVM.\n"
+		"The guest's serial console is this terminal; Ctrl-A x quits.\n"
+		"\n"
+		"run options:\n"
+		"  --kernel FILE              kernel image (bzImage or ELF vmlinux)\n"
+		"  --initrd FILE              initramfs / initrd\n"
+		"  --cmdline STRING           kernel command line (default \"%s\")\n"
+		"  --cpus N                   vCPUs (default 1)\n"
+		"  --mem MiB                  guest RAM in MiB (default 128)\n"
+		"  --serial stdio|none|PATH   where the guest console goes (default stdio)\n"
+		"  --hypervisor-vendor STR    CPUID leaf 0x40000000 vendor (default KVMKVMKVM)\n"
+		"  --hide-hypervisor          no hypervisor bit and no hypervisor leaves\n"
+		"  --boot-timer               print the guest's boot time when /init starts\n"
+		"  --level error|warn|info|debug   log level (default warn)\n"
+		"  --log-path FILE            log to FILE instead of stderr\n"
+		"\n"
+		"Exit status: 0 guest powered off or rebooted, 1 host error, 2 usage,\n"
+		"3 bad configuration or input file, 4 KVM unavailable or refused,\n"
+		"5 guest triple fault, 6 KVM internal error, 7 guest crash, 8 stopped by user.\n",
+		prog, prog, CONFIG_DEFAULT_BOOT_ARGS);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry '%s --help'.\n", prog);
+	return VMM_EXIT_USAGE;
+}
+
+/* Strict unsigned decimal: the whole string, no sign, no overflow. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_level(const char *s, enum log_level *out)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	for (int i = 0; i < 4; i++) {
+		if (!strcasecmp(s, names[i]) ||
+		    (i == LOG_WARN && !strcasecmp(s, "warning"))) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		exit(VMM_EXIT_ERROR);
+	}
+	return d;
+}
+
+enum {
+	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM,
+	OPT_SERIAL, OPT_VENDOR, OPT_HIDE_HV, OPT_BOOT_TIMER, OPT_LEVEL,
+	OPT_LOG_PATH, OPT_HELP, OPT_VERSION,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "hypervisor-vendor", required_argument, NULL, OPT_VENDOR },
+	{ "hide-hypervisor", no_argument, NULL, OPT_HIDE_HV },
+	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
+	{ "level", required_argument, NULL, OPT_LEVEL },
+	{ "log-level", required_argument, NULL, OPT_LEVEL },
+	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int run_parse(int argc, char **argv, struct vm_config *cfg)
+{
+	enum log_level level;
+	uint64_t v;
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", run_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_KERNEL:
+			free(cfg->boot.kernel_image_path);
+			cfg->boot.kernel_image_path = xstrdup(optarg);
+			break;
+		case OPT_INITRD:
+			free(cfg->boot.initrd_path);
+			cfg->boot.initrd_path = xstrdup(optarg);
+			break;
+		case OPT_CMDLINE:
+			free(cfg->boot.boot_args);
+			cfg->boot.boot_args = xstrdup(optarg);
+			break;
+		case OPT_CPUS:
+			if (parse_u64(optarg, &v) || v > UINT32_MAX)
+				return usage_error("--cpus takes a number, not '%s'",
+						   optarg);
+			cfg->machine.vcpu_count = (uint32_t)v;
+			break;
+		case OPT_MEM:
+			if (parse_u64(optarg, &v))
+				return usage_error("--mem takes a size in MiB, not '%s'",
+						   optarg);
+			cfg->machine.mem_size_mib = v;
+			break;
+		case OPT_SERIAL:
+			free(cfg->serial.path);
+			cfg->serial.path = NULL;
+			if (!strcmp(optarg, "stdio")) {
+				cfg->serial.mode = SERIAL_STDIO;
+			} else if (!strcmp(optarg, "none")) {
+				cfg->serial.mode = SERIAL_NONE;
+			} else {
+				cfg->serial.mode = SERIAL_FILE;
+				cfg->serial.path = xstrdup(optarg);
+			}
+			break;
+		case OPT_VENDOR:
+			free(cfg->machine.hypervisor_vendor);
+			cfg->machine.hypervisor_vendor = xstrdup(optarg);
+			break;
+		case OPT_HIDE_HV:
+			cfg->machine.hide_hypervisor = true;
+			break;
+		case OPT_BOOT_TIMER:
+			cfg->boot_timer = true;
+			break;
+		case OPT_LEVEL:
+			if (parse_level(optarg, &level))
+				return usage_error("unknown log level '%s'", optarg);
+			log_set_level(level);
+			break;
+		case OPT_LOG_PATH:
+			if (log_set_path(optarg)) {
+				fprintf(stderr, "%s: cannot open log file '%s': %s\n",
+					prog, optarg, strerror(errno));
+				return VMM_EXIT_CONFIG;
+			}
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct vmm vmm;
+	char err[CONFIG_ERR_MAX + 256] = "";
+	int ret;
+
+	vm_config_init(&cfg);
+	ret = run_parse(argc, argv, &cfg);
+	if (ret)
+		goto out_cfg;
+	if (vm_config_validate(&cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		ret = VMM_EXIT_CONFIG;
+		goto out_cfg;
+	}
+	if (vmm_init(&vmm)) {
+		fprintf(stderr, "%s: cannot set up the event loop\n", prog);
+		ret = VMM_EXIT_ERROR;
+		goto out_cfg;
+	}
+	ret = vmm_build(&vmm, &cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		goto out;
+	}
+	ret = vmm_run(&vmm);
+	if (ret)
+		fprintf(stderr, "%s: %s\n", prog, vmm.exit_reason);
+	else
+		log_info("%s", vmm.exit_reason);
+out:
+	vmm_destroy(&vmm);
+out_cfg:
+	vm_config_free(&cfg);
+	return ret;
+}
+
+static void print_version(void)
+{
+	if (!strcmp(prog, "firecracker"))
+		printf("Firecracker v%s (figment %s)\n", FIRECRACKER_COMPAT_VERSION,
+		       FIGMENT_VERSION);
+	else
+		printf("figment %s\n", FIGMENT_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+	prog = basename(argv[0]);
+	setvbuf(stderr, NULL, _IOLBF, 0);
+
+	if (argc < 2) {
+		usage(stderr);
+		return VMM_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		print_version();
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	return usage_error("unknown command or option '%s'", argv[1]);
+}

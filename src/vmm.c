@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The running VM: vCPU threads, the VMM thread's event loop (console,
+ * signals, devices), pause/resume and the way it ends. */
+#include "vmm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "vstate/vcpu.h"
+
+#define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x to quit */
+
+void vmm_request_stop(struct vmm *vmm, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vmm->lock);
+	if (vmm->stopping) {
+		pthread_mutex_unlock(&vmm->lock);
+		return;
+	}
+	vmm->stopping = true;
+	vmm->exit_status = status;
+	va_start(ap, fmt);
+	vsnprintf(vmm->exit_reason, sizeof(vmm->exit_reason), fmt, ap);
+	va_end(ap);
+	pthread_cond_broadcast(&vmm->cond);
+	pthread_mutex_unlock(&vmm->lock);
+
+	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
+		vcpu_kick(&vmm->vcpus[i]);
+	event_loop_stop(&vmm->loop, status);
+}
+
+int vmm_pause(struct vmm *vmm)
+{
+	pthread_mutex_lock(&vmm->lock);
+	if (vmm->state != VMM_RUNNING) {
+		pthread_mutex_unlock(&vmm->lock);
+		return vmm->state == VMM_PAUSED ? 0 : -EINVAL;
+	}
+	vmm->state = VMM_PAUSED;
+	pthread_mutex_unlock(&vmm->lock);
+	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
+		vcpu_kick(&vmm->vcpus[i]);
+	/* Wait until every vCPU is parked, so "paused" means no guest code
+	 * runs once this returns. */
+	pthread_mutex_lock(&vmm->lock);
+	while (vmm->vcpus_paused < vmm->nr_vcpus && !vmm->stopping)
+		pthread_cond_wait(&vmm->cond, &vmm->lock);
+	pthread_mutex_unlock(&vmm->lock);
+	return 0;
+}
+
+int vmm_resume(struct vmm *vmm)
+{
+	pthread_mutex_lock(&vmm->lock);
+	if (vmm->state != VMM_PAUSED) {
+		pthread_mutex_unlock(&vmm->lock);
+		return vmm->state == VMM_RUNNING ? 0 : -EINVAL;
+	}
+	vmm->state = VMM_RUNNING;
+	pthread_cond_broadcast(&vmm->cond);
+	pthread_mutex_unlock(&vmm->lock);
+	return 0;
+}
+
+static void console_restore(struct vmm *vmm)
+{
+	if (vmm->tty_raw) {
+		tcsetattr(vmm->console_in, TCSANOW, &vmm->tty_saved);
+		vmm->tty_raw = false;
+	}
+}
+
+static void console_make_raw(struct vmm *vmm)
+{
+	struct termios raw;
+
+	if (!isatty(vmm->console_in) ||
+	    tcgetattr(vmm->console_in, &vmm->tty_saved) < 0)
+		return;
+	raw = vmm->tty_saved;
+	cfmakeraw(&raw);
+	/* Keep output processing: the guest writes \r\n itself, and our own
+	 * log lines stay readable. */
+	raw.c_oflag |= OPOST;
+	if (tcsetattr(vmm->console_in, TCSANOW, &raw) == 0)
+		vmm->tty_raw = true;
+}
+
+/* Input from the terminal: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A. */
+static void console_input(void *opaque, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	uint8_t buf[256], out[512];
+	size_t n_out = 0;
+	ssize_t n;
+
+	(void)events;
+	if (serial_input_room(&vmm->serial) < sizeof(out)) {
+		/* The guest is not reading: stop watching until it does. */
+		event_loop_del(&vmm->loop, vmm->console_in);
+		return;
+	}
+	n = read(vmm->console_in, buf, sizeof(buf));
+	if (n <= 0) {
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		event_loop_del(&vmm->loop, vmm->console_in); /* EOF */
+		vmm->console_in = -1;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		uint8_t c = buf[i];
+
+		if (vmm->console_escape) {
+			vmm->console_escape = false;
+			if (c == 'x' || c == 'X') {
+				vmm_request_stop(vmm, VMM_EXIT_STOPPED,
+						 "stopped from the console (Ctrl-A x)");
+				return;
+			}
+			if (c != CONSOLE_ESCAPE)
+				out[n_out++] = CONSOLE_ESCAPE;
+			out[n_out++] = c;
+		} else if (c == CONSOLE_ESCAPE && vmm->tty_raw) {
+			vmm->console_escape = true;
+		} else {
+			out[n_out++] = c;
+		}
+	}
+	serial_push_input(&vmm->serial, out, n_out);
+}
+
+static void console_room(void *opaque)
+{
+	struct vmm *vmm = opaque;
+
+	/* From a vCPU thread: epoll_ctl is thread-safe; a second add of the
+	 * same fd fails with EEXIST, which is fine. */
+	if (vmm->console_in >= 0)
+		event_loop_add(&vmm->loop, vmm->console_in, EPOLLIN,
+			       console_input, vmm);
+}
+
+static void console_output(void *opaque, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	uint64_t cnt;
+
+	(void)events;
+	if (read(vmm->serial.notify_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return;
+	while (serial_flush_output(&vmm->serial) == -EINPROGRESS)
+		;
+}
+
+static void vmm_signal(void *opaque, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(vmm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vmm_request_stop(vmm, VMM_EXIT_STOPPED, "stopped by signal %s",
+			 strsignal((int)si.ssi_signo));
+}
+
+static int vmm_setup_loop(struct vmm *vmm)
+{
+	sigset_t set;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Blocked in every thread (inherited), delivered through signalfd. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	vmm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vmm->signal_fd < 0)
+		return -errno;
+	ret = event_loop_add(&vmm->loop, vmm->signal_fd, EPOLLIN, vmm_signal, vmm);
+	if (!ret)
+		ret = event_loop_add(&vmm->loop, vmm->serial.notify_fd, EPOLLIN,
+				     console_output, vmm);
+	if (ret)
+		return ret;
+	vmm->console_in = -1;
+	if (vmm->cfg->serial.mode != SERIAL_NONE) {
+		vmm->console_in = STDIN_FILENO;
+		vmm->serial.input_room = console_room;
+		console_make_raw(vmm);
+		/* stdin may be /dev/null or closed: then there is no input. */
+		if (event_loop_add(&vmm->loop, STDIN_FILENO, EPOLLIN,
+				   console_input, vmm))
+			vmm->console_in = -1;
+	}
+	return 0;
+}
+
+int vmm_run(struct vmm *vmm)
+{
+	sigset_t kick;
+	int ret;
+
+	ret = vmm_setup_loop(vmm);
+	if (ret) {
+		snprintf(vmm->exit_reason, sizeof(vmm->exit_reason),
+			 "cannot set up the event loop: %s", strerror(-ret));
+		return VMM_EXIT_ERROR;
+	}
+	/* vCPU threads unblock the kick signal themselves; others keep it
+	 * blocked so a stray kick never lands elsewhere. */
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGRTMIN);
+	pthread_sigmask(SIG_BLOCK, &kick, NULL);
+	ret = vcpu_signals_init();
+	if (ret) {
+		snprintf(vmm->exit_reason, sizeof(vmm->exit_reason),
+			 "cannot install the vCPU signal: %s", strerror(-ret));
+		return VMM_EXIT_ERROR;
+	}
+
+	vmm->state = VMM_RUNNING;
+	vmm->timer.guest_start_ns = boot_timer_now_ns();
+	for (uint32_t i = 0; i < vmm->nr_vcpus; i++) {
+		ret = vcpu_start(&vmm->vcpus[i]);
+		if (ret) {
+			vmm_request_stop(vmm, VMM_EXIT_ERROR,
+					 "cannot start vCPU %u: %s", i,
+					 strerror(-ret));
+			break;
+		}
+	}
+	event_loop_run(&vmm->loop);
+
+	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
+		vcpu_join(&vmm->vcpus[i]);
+	/* Whatever the guest printed last reaches the console. */
+	while (serial_flush_output(&vmm->serial) == -EINPROGRESS)
+		;
+	vmm->state = VMM_STOPPED;
+	console_restore(vmm);
+	return vmm->exit_status;
+}
+
+int vmm_init(struct vmm *vmm)
+{
+	memset(vmm, 0, sizeof(*vmm));
+	vmm->vm.kvm_fd = vmm->vm.vm_fd = -1;
+	vmm->signal_fd = -1;
+	vmm->console_in = -1;
+	vmm->serial.notify_fd = -1;
+	pthread_mutex_init(&vmm->lock, NULL);
+	pthread_cond_init(&vmm->cond, NULL);
+	vmm->timer.start_ns = boot_timer_now_ns();
+	return event_loop_init(&vmm->loop);
+}
+
+void vmm_destroy(struct vmm *vmm)
+{
+	console_restore(vmm);
+	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
+		vcpu_destroy(&vmm->vcpus[i]);
+	free(vmm->vcpus);
+	vmm->vcpus = NULL;
+	vmm->nr_vcpus = 0;
+	event_loop_destroy(&vmm->loop);
+	if (vmm->signal_fd >= 0)
+		close(vmm->signal_fd);
+	if (vmm->serial.out_fd > STDERR_FILENO)
+		close(vmm->serial.out_fd);
+	if (vmm->serial.notify_fd >= 0)
+		serial_destroy(&vmm->serial);
+	vm_destroy(&vmm->vm);
+	pthread_cond_destroy(&vmm->cond);
+	pthread_mutex_destroy(&vmm->lock);
+}

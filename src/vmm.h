@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One VM's life: built from a validated config, run (vCPU threads plus the
+ * VMM thread's event loop), paused and resumed, stopped. Its exit status
+ * tells how it ended; see enum vmm_exit and the README.
+ */
+#ifndef FIGMENT_VMM_H
+#define FIGMENT_VMM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <termios.h>
+
+#include "config/vm_config.h"
+#include "devices/legacy/acpi_pm.h"
+#include "devices/legacy/boot_timer.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/serial.h"
+#include "util/event_loop.h"
+#include "vstate/vm.h"
+
+/* Process exit statuses: each way a VM can end has its own. */
+enum vmm_exit {
+	VMM_EXIT_OK = 0,            /* the guest powered off or rebooted */
+	VMM_EXIT_ERROR = 1,         /* a host-side failure while running */
+	VMM_EXIT_USAGE = 2,         /* bad command line */
+	VMM_EXIT_CONFIG = 3,        /* bad configuration or input file */
+	VMM_EXIT_KVM = 4,           /* KVM missing or refused the VM */
+	VMM_EXIT_TRIPLE_FAULT = 5,  /* the guest triple-faulted */
+	VMM_EXIT_KVM_INTERNAL = 6,  /* KVM internal error / failed entry */
+	VMM_EXIT_GUEST_PANIC = 7,   /* the guest reported a crash */
+	VMM_EXIT_STOPPED = 8,       /* stopped by the user (Ctrl-A x, signal) */
+};
+
+enum vmm_state { VMM_CONFIGURED, VMM_RUNNING, VMM_PAUSED, VMM_STOPPED };
+
+struct vcpu;
+struct virtio_devices;
+
+struct vmm {
+	const struct vm_config *cfg;
+	struct vm vm;
+	struct vcpu *vcpus;
+	uint32_t nr_vcpus;
+	struct event_loop loop;
+
+	struct serial serial;
+	struct i8042 i8042;
+	struct acpi_pm pm;
+	struct boot_timer timer;
+	struct virtio_devices *virtio;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum vmm_state state;
+	bool stopping;
+	uint32_t vcpus_paused; /* vCPUs parked because state is PAUSED */
+	int exit_status;
+	char exit_reason[512];
+
+	int console_in;  /* -1: no console input */
+	bool console_escape; /* saw Ctrl-A */
+	bool tty_raw;
+	struct termios tty_saved;
+	int signal_fd;
+
+	uint64_t exits[64]; /* KVM exits by reason, for metrics */
+};
+
+/* Prepares an empty VMM (event loop, locks); 0 or a negative errno. */
+int vmm_init(struct vmm *vmm);
+
+/*
+ * Builds the VM described by @cfg (already validated): memory, devices,
+ * firmware tables, kernel, vCPUs. Nothing runs yet. Returns 0, or a
+ * vmm_exit status with a one-line reason in @err.
+ */
+int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
+	      size_t errlen);
+
+/* Starts the vCPU threads and runs the VMM thread's event loop on the
+ * calling thread until the VM ends. Returns the vmm_exit status; the
+ * reason is in vmm->exit_reason. */
+int vmm_run(struct vmm *vmm);
+
+/* Releases everything vmm_build() made; restores the terminal. */
+void vmm_destroy(struct vmm *vmm);
+
+/* Any thread: ends the VM with @status. The first request wins. */
+void vmm_request_stop(struct vmm *vmm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* VMM thread: parks all vCPUs outside KVM_RUN / lets them go again. */
+int vmm_pause(struct vmm *vmm);
+int vmm_resume(struct vmm *vmm);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One KVM virtual machine: the /dev/kvm and VM file descriptors, guest RAM
+ * registered as memory slots, the in-kernel irqchip and PIT, and the two
+ * buses vCPU exits are dispatched to.
+ */
+#ifndef FIGMENT_VSTATE_VM_H
+#define FIGMENT_VSTATE_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "vstate/memory.h"
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;     /* KVM_GET_VCPU_MMAP_SIZE */
+	int max_vcpus;    /* KVM_CAP_MAX_VCPUS */
+	int nr_slots;
+	struct guest_memory mem;
+	struct bus pio;   /* port I/O, 16-bit addresses */
+	struct bus mmio;  /* MMIO in guest physical space */
+};
+
+/* Opens @kvm_path (normally /dev/kvm), creates the VM with its irqchip and
+ * PIT. Returns 0, or a negative errno with the reason in @err. */
+int vm_create(struct vm *vm, const char *kvm_path, char *err, size_t errlen);
+
+/* Maps @size bytes of guest RAM and registers it with KVM. */
+int vm_add_memory(struct vm *vm, uint64_t size, char *err, size_t errlen);
+
+void vm_destroy(struct vm *vm);
+
+/* Drives interrupt line @gsi to @level (1 raised, 0 lowered). */
+int vm_irq_line(struct vm *vm, uint32_t gsi, int level);
+
+/* Edge interrupt: raise and lower @gsi. */
+int vm_irq_pulse(struct vm *vm, uint32_t gsi);
+
+/* Writes to @efd inject @gsi (KVM_IRQFD). */
+int vm_irqfd(struct vm *vm, int efd, uint32_t gsi);
+
+/* A guest write of @len bytes at MMIO @addr (equal to @datamatch when
+ * @match) signals @efd instead of exiting to user space (KVM_IOEVENTFD). */
+int vm_ioeventfd(struct vm *vm, int efd, uint64_t addr, uint32_t len,
+		 bool match, uint64_t datamatch);
+
+#endif
