@@ -1,0 +1,58 @@
+"""Shared fixtures for figment's tests: where the binaries and guests are,
+and skip markers for what needs KVM or the nested lab."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / os.environ.get("BUILD", "build")
+GUESTS = BUILD / "guests"
+CACHE = Path(os.environ.get("FIGMENT_CACHE", Path.home() / ".cache" / "figment"))
+
+
+def kvm_usable():
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+needs_kvm = pytest.mark.skipif(not kvm_usable(), reason="/dev/kvm is missing or not usable")
+
+
+def figment_binaries():
+    """The normal build, and the ASan/UBSan build when it was made."""
+    bins = [pytest.param(BUILD / "figment", id="plain")]
+    asan = ROOT / "build-asan" / "figment"
+    if asan.exists():
+        bins.append(pytest.param(asan, id="asan"))
+    return bins
+
+
+@pytest.fixture(params=figment_binaries())
+def figment(request):
+    path = request.param
+    if not path.exists():
+        pytest.fail(f"{path} is not built (run make test)")
+    return str(path)
+
+
+@pytest.fixture
+def guest():
+    def path(name):
+        p = GUESTS / name
+        if not p.exists():
+            pytest.fail(f"test guest {p} is not built (make test-guests)")
+        return str(p)
+    return path
+
+
+def run(cmd, timeout=60, **kw):
+    """Runs a command, returns CompletedProcess with text output."""
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          errors="replace", **kw)

@@ -1,0 +1,148 @@
+"""Bad input gets a specific message and a non-zero status before the guest
+runs: kernels, initrds, command lines, sizes, flags."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import needs_kvm, run
+
+USAGE, CONFIG, KVM = 2, 3, 4
+
+
+def fig(figment, *args, **kw):
+    return run([figment, *args], **kw)
+
+
+def expect(r, status, words):
+    assert r.returncode == status, f"status {r.returncode}: {r.stderr}"
+    for w in words if isinstance(words, (list, tuple)) else [words]:
+        assert w in r.stderr, r.stderr
+    # one clear line, never a crash report
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr
+
+
+def test_unknown_flag(figment):
+    expect(fig(figment, "run", "--kernal", "x"), USAGE, "unknown option '--kernal'")
+
+
+def test_unknown_command(figment):
+    expect(fig(figment, "frobnicate"), USAGE, "unknown command")
+
+
+def test_flag_without_value(figment):
+    expect(fig(figment, "run", "--kernel"), USAGE, "needs a value")
+
+
+def test_no_kernel(figment):
+    expect(fig(figment, "run"), CONFIG, "no kernel given")
+
+
+def test_missing_kernel(figment):
+    expect(fig(figment, "run", "--kernel", "/nonexistent/bzImage"), CONFIG,
+           ["kernel", "/nonexistent/bzImage", "No such file"])
+
+
+def test_kernel_is_a_directory(figment, tmp_path):
+    expect(fig(figment, "run", "--kernel", str(tmp_path)), CONFIG, "kernel")
+
+
+def test_empty_kernel(figment, tmp_path):
+    k = tmp_path / "empty"
+    k.write_bytes(b"")
+    expect(fig(figment, "run", "--kernel", str(k)), CONFIG, "empty")
+
+
+def test_random_bytes_kernel(figment, tmp_path):
+    k = tmp_path / "random"
+    k.write_bytes(os.urandom(4096))
+    expect(fig(figment, "run", "--kernel", str(k)), CONFIG, "not a bzImage or ELF")
+
+
+def test_truncated_bzimage(figment, guest, tmp_path):
+    k = tmp_path / "truncated"
+    k.write_bytes(open(guest("hello.bin"), "rb").read()[:0x220])
+    r = fig(figment, "run", "--kernel", str(k))
+    assert r.returncode == CONFIG and r.stderr.strip(), r.stderr
+
+
+def test_wrong_architecture_elf(figment, guest, tmp_path):
+    data = bytearray(open(guest("pvh_cpuid.elf"), "rb").read())
+    data[18:20] = (183).to_bytes(2, "little")  # EM_AARCH64
+    k = tmp_path / "arm64.elf"
+    k.write_bytes(bytes(data))
+    expect(fig(figment, "run", "--kernel", str(k)), CONFIG, "x86-64")
+
+
+def test_host_binary_is_not_a_kernel(figment):
+    r = fig(figment, "run", "--kernel", "/bin/true")
+    assert r.returncode == CONFIG and r.stderr.strip(), r.stderr
+
+
+@needs_kvm
+def test_initrd_larger_than_guest_ram(figment, guest, tmp_path):
+    big = tmp_path / "big.cpio"
+    with open(big, "wb") as f:
+        f.truncate(64 << 20)
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--initrd", str(big),
+               "--mem", "32"), CONFIG, "initrd")
+
+
+def test_missing_initrd(figment, guest):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--initrd", "/nonexistent"),
+           CONFIG, ["initrd", "No such file"])
+
+
+@needs_kvm
+def test_command_line_too_long(figment, guest):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--cmdline", "a" * 3000),
+           CONFIG, "command line")
+
+
+@pytest.mark.parametrize("mem", ["0"])
+def test_zero_memory(figment, guest, mem):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--mem", mem), CONFIG,
+           "memory size")
+
+
+@pytest.mark.parametrize("mem", ["abc", "-5", "12MiB", ""])
+def test_memory_not_a_number(figment, guest, mem):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--mem", mem), USAGE, "--mem")
+
+
+def test_memory_larger_than_host(figment, guest):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--mem", str(16 << 20)),
+           CONFIG, "more than the host has")
+
+
+def test_zero_cpus(figment, guest):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--cpus", "0"), CONFIG,
+           "vcpu count")
+
+
+def test_too_many_cpus(figment, guest):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--cpus", "300"), CONFIG,
+           "vcpu count")
+
+
+def test_hypervisor_vendor_too_long(figment, guest):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"),
+               "--hypervisor-vendor", "ThirteenChars"), CONFIG, "12 characters")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="needs root and unshare to hide /dev/kvm")
+def test_kvm_missing(figment, guest):
+    r = run(["unshare", "--mount", "sh", "-c",
+             f"mount --bind /dev/null /dev/kvm && exec {figment} run --kernel {guest('hello.bin')}"])
+    expect(r, KVM, "KVM")
+
+
+def test_version_and_firecracker_name(figment, tmp_path):
+    r = fig(figment, "--version")
+    assert r.returncode == 0 and r.stdout.startswith("figment ")
+    link = tmp_path / "firecracker"
+    link.symlink_to(figment)
+    r = run([str(link), "--version"])
+    assert r.returncode == 0 and r.stdout.startswith("Firecracker v")
