@@ -252,8 +252,13 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 		goto out;
 
 	ret = acpi_build(&vmm->vm.mem, &acpi, &rsdp);
-	if (!ret)
+	/* The MP table is only for kernels booted with acpi=off; the EBDA
+	 * holds it for up to mptable_max_cpus() CPUs. */
+	if (!ret && m->vcpu_count <= mptable_max_cpus())
 		ret = mptable_build(&vmm->vm.mem, m->vcpu_count);
+	else if (!ret)
+		log_info("no MP table for %u vCPUs (at most %u): ACPI only",
+			 m->vcpu_count, mptable_max_cpus());
 	if (ret) {
 		snprintf(err, errlen,
 			 "cannot build firmware tables for %u vCPUs in %llu MiB: %s",

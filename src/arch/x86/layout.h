@@ -26,6 +26,8 @@
 #define LAYOUT_GDT 0x500ULL
 #define LAYOUT_IDT 0x520ULL
 #define LAYOUT_PVH_INFO 0x6000ULL
+/* One page for PVH: hvm_start_info, then its module list, then the memmap. */
+#define LAYOUT_PVH_INFO_SIZE 0x1000ULL
 #define LAYOUT_ZERO_PAGE 0x7000ULL
 #define LAYOUT_BOOT_STACK 0x8ff0ULL
 #define LAYOUT_PML4 0x9000ULL
@@ -38,6 +40,9 @@
 #define LAYOUT_ACPI 0xe0000ULL
 #define LAYOUT_ACPI_END 0x100000ULL
 #define LAYOUT_HIMEM_START 0x100000ULL /* 1 MiB: kernels load here */
+/* The 64-bit boot page tables identity-map [0, 1 GiB): a bzImage's
+ * decompression area, the zero page and the command line must lie below. */
+#define LAYOUT_IDENT_MAP_END 0x40000000ULL
 
 /* Low RAM below the EBDA is usable; [EBDA, 1 MiB) is reserved. */
 #define LAYOUT_LOWMEM_END LAYOUT_EBDA_START

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ACPI tables for x86 guests: RSDP, XSDT, FADT, MADT and DSDT, written into
+ * guest memory at [LAYOUT_ACPI, LAYOUT_ACPI_END).
+ *
+ * The machine they describe is ACPI "hardware-reduced" (no PM timer, no
+ * PM1/GPE blocks, no SCI): poweroff goes through the FADT sleep control
+ * register, reset through the FADT reset register, CPUs and the IOAPIC
+ * through the MADT, and the COM1 UART and virtio-mmio devices through the
+ * DSDT (as LNRO0005 devices, which is how a kernel without virtio_mmio
+ * command-line support finds them).
+ */
+#ifndef FIGMENT_ARCH_X86_ACPI_H
+#define FIGMENT_ARCH_X86_ACPI_H
+
+#include <stdint.h>
+
+#include "vstate/memory.h"
+
+/* APIC IDs are 8 bits in MADT type-0 entries, 0xff is the broadcast id and
+ * the IOAPIC takes id nr_cpus: so at most 254 CPUs. */
+#define ACPI_MAX_CPUS 254
+/* Pins of the (KVM in-kernel) IOAPIC: GSIs a device may use. */
+#define ACPI_IOAPIC_PINS 24
+
+struct acpi_mmio_device {
+	uint64_t base; /* guest physical, below 4 GiB */
+	uint64_t size; /* bytes, non-zero, base + size <= 4 GiB */
+	uint32_t irq;  /* GSI, < ACPI_IOAPIC_PINS */
+};
+
+struct acpi_config {
+	uint32_t nr_cpus;			/* APIC IDs 0..nr_cpus-1 */
+	const struct acpi_mmio_device *devices; /* virtio-mmio, may be NULL */
+	uint32_t nr_devices;
+};
+
+/*
+ * Writes RSDP, XSDT, FADT, MADT and DSDT into guest memory, RSDP first at
+ * LAYOUT_ACPI (16-byte aligned inside the BIOS area a kernel scans).
+ * Needs: guest RAM covering [LAYOUT_ACPI, LAYOUT_ACPI_END) in one region.
+ * Does not keep @cfg. Returns 0 and stores the RSDP address in *@rsdp_gpa,
+ * or: -EINVAL for 0 CPUs, a device with a bad window or IRQ, or devices
+ * but a NULL array; -E2BIG for more than ACPI_MAX_CPUS CPUs; -ENOSPC when
+ * the tables do not fit the window; -EFAULT when guest memory does not
+ * cover it; -ENOMEM. Guest memory is only written on success.
+ */
+int acpi_build(const struct guest_memory *mem, const struct acpi_config *cfg,
+	       uint64_t *rsdp_gpa);
+
+#endif

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared between the x86 loaders (boot.c, boot_bzimage.c, boot_elf.c); not
+ * for other layers.
+ */
+#ifndef FIGMENT_ARCH_X86_BOOT_PRIV_H
+#define FIGMENT_ARCH_X86_BOOT_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86/boot.h"
+#include "vstate/memory.h"
+
+#define BOOT_KIB 0x400ULL
+#define BOOT_MIB 0x100000ULL
+#define BOOT_PAGE_SIZE 0x1000ULL
+
+/* What both loaders work out before writing anything. */
+struct boot_plan {
+	uint64_t ram_end;    /* end of usable low RAM (below the MMIO gap) */
+	size_t cmdline_len;  /* without the NUL */
+	uint64_t initrd_gpa; /* 0: no initrd */
+};
+
+/* A human-readable size ("300 MiB", "4.5 MiB", "12 KiB", "100 bytes"),
+ * valid until the end of the full expression that calls boot_size(). */
+struct boot_size_str {
+	char s[48];
+};
+struct boot_size_str boot_size(uint64_t bytes);
+
+void boot_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Checks that @cmdline has at most @max_len bytes before its NUL (and fits
+ * the LAYOUT_CMDLINE area); sets plan->cmdline_len. 0 or -E2BIG. */
+int boot_plan_cmdline(const char *cmdline, uint64_t max_len,
+		      struct boot_plan *plan, char *err, size_t errlen);
+
+/* Picks the initrd's address: page-aligned, as high as possible with its end
+ * at or below @ceiling, and its start at or above @floor (the end of what
+ * the kernel occupies). Sets plan->initrd_gpa (0 when there is no initrd).
+ * 0 or -ENOMEM. */
+int boot_plan_initrd(const struct boot_image *initrd, uint64_t floor,
+		     uint64_t ceiling, struct boot_plan *plan, char *err,
+		     size_t errlen);
+
+/* Copies the command line and the initrd as planned. 0 or -EFAULT. */
+int boot_write_common(const struct guest_memory *mem,
+		      const struct boot_request *req,
+		      const struct boot_plan *plan, char *err, size_t errlen);
+
+bool boot_bzimage_detect(const struct boot_image *kernel);
+bool boot_elf_detect(const struct boot_image *kernel);
+
+/* The loaders proper. @plan arrives with ram_end set. */
+int boot_bzimage_load(const struct guest_memory *mem,
+		      const struct boot_request *req, struct boot_plan *plan,
+		      struct boot_entry *out, char *err, size_t errlen);
+int boot_elf_load(const struct guest_memory *mem,
+		  const struct boot_request *req, struct boot_plan *plan,
+		  struct boot_entry *out, char *err, size_t errlen);
+
+#endif
