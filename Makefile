@@ -3,9 +3,11 @@
 CC      ?= gcc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Isrc -pthread -D_GNU_SOURCE \
-           -fno-strict-aliasing
-LDLIBS  += -pthread -ljansson -lseccomp
+# Project flags are kept apart from CFLAGS so `make CFLAGS=...` (the
+# sanitizer and fuzz builds) adds to them instead of replacing them.
+FIG_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Isrc -pthread \
+             -D_GNU_SOURCE -fno-strict-aliasing
+FIG_LIBS   = $(LDLIBS) -pthread -ljansson -lseccomp
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
 
@@ -21,23 +23,23 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
                 $(wildcard tests/guests/pvh_*.S))
 
 .PHONY: all figment unit-tests test-guests deps guest lab demo test asan \
-        bench fuzz clean format
+        bench fuzz fuzz-replay clean format
 
 all: figment
 figment: $(BUILD)/figment
 
 $(BUILD)/figment: $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(FIG_CFLAGS) $(LDFLAGS) -o $@ $^ $(FIG_LIBS)
 	ln -sf figment $(BUILD)/firecracker
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(FIG_CFLAGS) -MMD -MP -c -o $@ $<
 
 unit-tests: $(UNIT_BINS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcriterion
+	$(CC) $(FIG_CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(FIG_LIBS) -lcriterion
 
 # Tiny purpose-built guests: bzImage-format flat binaries, and PVH ELFs.
 test-guests: $(GUEST_BINS)
@@ -75,6 +77,7 @@ asan:
 test: deps
 	@$(MAKE) -s figment unit-tests test-guests
 	@$(MAKE) -s asan
+	@$(MAKE) -s fuzz-replay
 	@$(MAKE) -s guest
 	@tools/run-tests.sh
 
@@ -84,6 +87,11 @@ bench: deps
 
 fuzz:
 	@tools/fuzz.sh
+
+# Every corpus and regression input through each harness, ASan + UBSan,
+# without libFuzzer (tests/fuzz/replay_main.c).
+fuzz-replay:
+	@tools/fuzz.sh replay
 
 format:
 	clang-format -i $(SRCS) $(shell find src -name '*.h')

@@ -9,13 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
+#include "config/config_json.h"
 #include "config/vm_config.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "vmm.h"
+#include "vmm_api.h"
 
 #define FIGMENT_VERSION "0.1.0"
 /* What tools that check `firecracker --version` expect to parse. */
 #define FIRECRACKER_COMPAT_VERSION "1.7.0"
+
+#define DEFAULT_API_SOCK "/run/firecracker.socket"
+#define CONFIG_FILE_MAX (1 << 20)
 
 static const char *prog = "figment";
 
@@ -23,6 +30,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s run --kernel FILE [options]\n"
+		"       %s [--api-sock PATH] [--config-file FILE] [--no-api] [--id ID] ...\n"
 		"       %s --version | --help\n"
 		"\n"
 		"Boot a Linux kernel (bzImage or ELF vmlinux with a PVH note) in a KVM microVM.\n"
@@ -41,10 +49,20 @@ static void usage(FILE *out)
 		"  --level error|warn|info|debug   log level (default warn)\n"
 		"  --log-path FILE            log to FILE instead of stderr\n"
 		"\n"
+		"Firecracker-compatible mode (no 'run'):\n"
+		"  --api-sock PATH            serve the HTTP API here (default %s)\n"
+		"  --config-file FILE         configure (and start) the VM from a JSON file\n"
+		"  --no-api                   no API socket (needs --config-file)\n"
+		"  --id ID                    the instance id GET / reports\n"
+		"  --http-api-max-payload-size N   largest request body (default 51200)\n"
+		"  --metrics-path FILE        metrics, one JSON object per line\n"
+		"  --boot-timer, --level, --log-path  as for run\n"
+		"  --seccomp-filter FILE, --no-seccomp  accepted; filters are not installed yet\n"
+		"\n"
 		"Exit status: 0 guest powered off or rebooted, 1 host error, 2 usage,\n"
 		"3 bad configuration or input file, 4 KVM unavailable or refused,\n"
 		"5 guest triple fault, 6 KVM internal error, 7 guest crash, 8 stopped by user.\n",
-		prog, prog, CONFIG_DEFAULT_BOOT_ARGS);
+		prog, prog, prog, CONFIG_DEFAULT_BOOT_ARGS, DEFAULT_API_SOCK);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -99,7 +117,9 @@ static char *xstrdup(const char *s)
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM,
 	OPT_SERIAL, OPT_VENDOR, OPT_HIDE_HV, OPT_BOOT_TIMER, OPT_LEVEL,
-	OPT_LOG_PATH, OPT_HELP, OPT_VERSION,
+	OPT_LOG_PATH, OPT_HELP, OPT_VERSION, OPT_API_SOCK, OPT_ID,
+	OPT_CONFIG_FILE, OPT_NO_API, OPT_METRICS_PATH, OPT_SECCOMP_FILTER,
+	OPT_NO_SECCOMP, OPT_MAX_PAYLOAD, OPT_IGNORED_VALUE, OPT_IGNORED_FLAG,
 };
 
 static const struct option run_options[] = {
@@ -202,6 +222,227 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg)
 	return 0;
 }
 
+static const struct option fc_options[] = {
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "no-api", no_argument, NULL, OPT_NO_API },
+	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
+	{ "level", required_argument, NULL, OPT_LEVEL },
+	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
+	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	/* Firecracker's jailer passes these; they only tune its own logs. */
+	{ "start-time-us", required_argument, NULL, OPT_IGNORED_VALUE },
+	{ "start-time-cpu-us", required_argument, NULL, OPT_IGNORED_VALUE },
+	{ "parent-cpu-time-us", required_argument, NULL, OPT_IGNORED_VALUE },
+	{ "module", required_argument, NULL, OPT_IGNORED_VALUE },
+	{ "show-level", no_argument, NULL, OPT_IGNORED_FLAG },
+	{ "show-log-origin", no_argument, NULL, OPT_IGNORED_FLAG },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct fc_args {
+	const char *api_sock;
+	const char *id;
+	const char *config_file;
+	bool no_api;
+	size_t max_payload;
+};
+
+static void print_version(void);
+
+static int fc_parse(int argc, char **argv, struct fc_args *a,
+		    struct vm_config *cfg)
+{
+	enum log_level level;
+	uint64_t v;
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", fc_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_API_SOCK:
+			a->api_sock = optarg;
+			break;
+		case OPT_ID:
+			if (!config_id_valid(optarg))
+				return usage_error("invalid --id '%s' (1-64 characters: letters, digits, -)",
+						   optarg);
+			a->id = optarg;
+			break;
+		case OPT_CONFIG_FILE:
+			a->config_file = optarg;
+			break;
+		case OPT_NO_API:
+			a->no_api = true;
+			break;
+		case OPT_BOOT_TIMER:
+			cfg->boot_timer = true;
+			break;
+		case OPT_LEVEL:
+			if (parse_level(optarg, &level))
+				return usage_error("unknown log level '%s'", optarg);
+			log_set_level(level);
+			break;
+		case OPT_LOG_PATH:
+			if (log_set_path(optarg)) {
+				fprintf(stderr, "%s: cannot open log file '%s': %s\n",
+					prog, optarg, strerror(errno));
+				return VMM_EXIT_CONFIG;
+			}
+			break;
+		case OPT_METRICS_PATH:
+			if (metrics_set_path(optarg)) {
+				fprintf(stderr, "%s: cannot open metrics file '%s': %s\n",
+					prog, optarg, strerror(errno));
+				return VMM_EXIT_CONFIG;
+			}
+			break;
+		case OPT_SECCOMP_FILTER:
+		case OPT_NO_SECCOMP:
+			log_warn("seccomp filters are not installed yet; %s ignored",
+				 argv[optind - 1]);
+			break;
+		case OPT_MAX_PAYLOAD:
+			if (parse_u64(optarg, &v) || v == 0 || v > (64 << 20))
+				return usage_error("--http-api-max-payload-size takes 1 to 67108864, not '%s'",
+						   optarg);
+			a->max_payload = v;
+			break;
+		case OPT_IGNORED_VALUE:
+		case OPT_IGNORED_FLAG:
+			break;
+		case OPT_VERSION:
+			print_version();
+			exit(0);
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case ':':
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (a->no_api && !a->config_file)
+		return usage_error("%s needs --config-file", "--no-api");
+	return 0;
+}
+
+/* Reads and decodes --config-file into @cfg. 0 or a vmm_exit status. */
+static int fc_load_config(const char *path, struct vm_config *cfg)
+{
+	char err[CONFIG_ERR_MAX + 128];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re");
+	int ret = VMM_EXIT_CONFIG;
+
+	if (!f) {
+		fprintf(stderr, "%s: cannot open config file '%s': %s\n", prog,
+			path, strerror(errno));
+		return ret;
+	}
+	text = malloc(CONFIG_FILE_MAX + 1);
+	if (text)
+		len = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+	if (!text || ferror(f)) {
+		fprintf(stderr, "%s: cannot read config file '%s'\n", prog, path);
+	} else if (len > CONFIG_FILE_MAX) {
+		fprintf(stderr, "%s: config file '%s' is larger than %d bytes\n",
+			prog, path, CONFIG_FILE_MAX);
+	} else if (config_from_json(text, len, cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s: config file '%s': %s\n", prog, path, err);
+	} else if (logger_config_apply(&cfg->logger) ||
+		   metrics_config_apply(&cfg->metrics)) {
+		fprintf(stderr, "%s: config file '%s': cannot open its log or metrics file: %s\n",
+			prog, path, strerror(errno));
+	} else {
+		ret = 0;
+	}
+	free(text);
+	fclose(f);
+	return ret;
+}
+
+/* Firecracker's command line: an API socket, a config file, or both. */
+static int cmd_firecracker(int argc, char **argv)
+{
+	struct fc_args a = { .api_sock = DEFAULT_API_SOCK };
+	struct api_server *api = NULL;
+	struct vm_config cfg;
+	struct vmm vmm;
+	char err[CONFIG_ERR_MAX + 256] = "";
+	bool started = false;
+	int ret;
+
+	vm_config_init(&cfg);
+	ret = fc_parse(argc, argv, &a, &cfg);
+	if (!ret && a.config_file)
+		ret = fc_load_config(a.config_file, &cfg);
+	if (ret)
+		goto out_cfg;
+	if (vmm_init(&vmm)) {
+		fprintf(stderr, "%s: cannot set up the event loop\n", prog);
+		ret = VMM_EXIT_ERROR;
+		goto out_cfg;
+	}
+	if (a.config_file) {
+		ret = vmm_build(&vmm, &cfg, err, sizeof(err));
+		if (!ret)
+			ret = vmm_start(&vmm, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			goto out;
+		}
+		started = true;
+	}
+	if (!a.no_api) {
+		struct api_options opts = {
+			.sock_path = a.api_sock,
+			.initial = &cfg,
+			.started = started,
+			.max_body = a.max_payload,
+			.instance_id = a.id,
+		};
+
+		ret = api_start(&api, &opts, &vmm.loop, &vmm_api_ops, &vmm);
+		if (ret) {
+			fprintf(stderr, "%s: cannot serve the API on '%s': %s\n",
+				prog, a.api_sock, strerror(-ret));
+			/* a VM started from --config-file stops with us */
+			vmm_request_stop(&vmm, VMM_EXIT_ERROR, "API socket failed");
+			vmm_finish(&vmm);
+			ret = VMM_EXIT_ERROR;
+			goto out;
+		}
+	}
+	metrics_periodic_start(&vmm.loop, 0);
+	event_loop_run(&vmm.loop);
+	api_stop(api);
+	ret = vmm_finish(&vmm);
+	metrics_flush();
+	if (ret)
+		fprintf(stderr, "%s: %s\n", prog, vmm.exit_reason);
+	else
+		log_info("%s", vmm.exit_reason);
+out:
+	vmm_destroy(&vmm);
+	vm_config_free(&vmm.owned_cfg);
+out_cfg:
+	vm_config_free(&cfg);
+	return ret;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -254,19 +495,11 @@ int main(int argc, char **argv)
 	prog = basename(argv[0]);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
-	if (argc < 2) {
-		usage(stderr);
-		return VMM_EXIT_USAGE;
-	}
+	if (argc < 2)
+		return cmd_firecracker(argc, argv); /* API on the default socket */
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		print_version();
-		return 0;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(stdout);
-		return 0;
-	}
-	return usage_error("unknown command or option '%s'", argv[1]);
+	if (argv[1][0] != '-')
+		return usage_error("unknown command '%s'", argv[1]);
+	return cmd_firecracker(argc, argv);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -152,6 +153,23 @@ static void console_room(void *opaque)
 			       console_input, vmm);
 }
 
+/* Writes everything the guest queued. A non-blocking console that is full
+ * (-EAGAIN) is waited for here, on the VMM thread, never on a vCPU. One that
+ * stays full for @patience_ms loses nothing either: the bytes stay queued
+ * (the guest sees its transmitter busy) and the loop comes back to them
+ * after serving its other events. Returns false when output is left. */
+static bool console_drain(struct vmm *vmm, int patience_ms)
+{
+	struct pollfd pfd = { .fd = vmm->serial.out_fd, .events = POLLOUT };
+	int ret;
+
+	while ((ret = serial_flush_output(&vmm->serial)) != 0) {
+		if (ret == -EAGAIN && poll(&pfd, 1, patience_ms) <= 0)
+			return false;
+	}
+	return true;
+}
+
 static void console_output(void *opaque, uint32_t events)
 {
 	struct vmm *vmm = opaque;
@@ -160,8 +178,12 @@ static void console_output(void *opaque, uint32_t events)
 	(void)events;
 	if (read(vmm->serial.notify_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return;
-	while (serial_flush_output(&vmm->serial) == -EINPROGRESS)
-		;
+	if (!console_drain(vmm, 100)) {
+		cnt = 1; /* come back after the other events */
+		if (write(vmm->serial.notify_fd, &cnt, sizeof(cnt)) < 0) {
+			/* only fails when already signalled */
+		}
+	}
 }
 
 static void vmm_signal(void *opaque, uint32_t events)
@@ -176,10 +198,10 @@ static void vmm_signal(void *opaque, uint32_t events)
 			 strsignal((int)si.ssi_signo));
 }
 
-static int vmm_setup_loop(struct vmm *vmm)
+/* Signals end the VMM whether or not a VM runs yet (API mode). */
+static int vmm_setup_signals(struct vmm *vmm)
 {
 	sigset_t set;
-	int ret;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -187,13 +209,20 @@ static int vmm_setup_loop(struct vmm *vmm)
 	sigaddset(&set, SIGHUP);
 	/* Blocked in every thread (inherited), delivered through signalfd. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A client that hangs up on the API socket must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	vmm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vmm->signal_fd < 0)
 		return -errno;
-	ret = event_loop_add(&vmm->loop, vmm->signal_fd, EPOLLIN, vmm_signal, vmm);
-	if (!ret)
-		ret = event_loop_add(&vmm->loop, vmm->serial.notify_fd, EPOLLIN,
-				     console_output, vmm);
+	return event_loop_add(&vmm->loop, vmm->signal_fd, EPOLLIN, vmm_signal,
+			      vmm);
+}
+
+static int vmm_setup_console(struct vmm *vmm)
+{
+	int ret = event_loop_add(&vmm->loop, vmm->serial.notify_fd, EPOLLIN,
+				 console_output, vmm);
+
 	if (ret)
 		return ret;
 	vmm->console_in = -1;
@@ -209,30 +238,18 @@ static int vmm_setup_loop(struct vmm *vmm)
 	return 0;
 }
 
-int vmm_run(struct vmm *vmm)
+int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 {
-	sigset_t kick;
-	int ret;
+	int ret = vmm_setup_console(vmm);
 
-	ret = vmm_setup_loop(vmm);
 	if (ret) {
-		snprintf(vmm->exit_reason, sizeof(vmm->exit_reason),
-			 "cannot set up the event loop: %s", strerror(-ret));
+		snprintf(err, errlen, "cannot set up the console: %s",
+			 strerror(-ret));
 		return VMM_EXIT_ERROR;
 	}
-	/* vCPU threads unblock the kick signal themselves; others keep it
-	 * blocked so a stray kick never lands elsewhere. */
-	sigemptyset(&kick);
-	sigaddset(&kick, SIGRTMIN);
-	pthread_sigmask(SIG_BLOCK, &kick, NULL);
-	ret = vcpu_signals_init();
-	if (ret) {
-		snprintf(vmm->exit_reason, sizeof(vmm->exit_reason),
-			 "cannot install the vCPU signal: %s", strerror(-ret));
-		return VMM_EXIT_ERROR;
-	}
-
+	pthread_mutex_lock(&vmm->lock);
 	vmm->state = VMM_RUNNING;
+	pthread_mutex_unlock(&vmm->lock);
 	vmm->timer.guest_start_ns = boot_timer_now_ns();
 	for (uint32_t i = 0; i < vmm->nr_vcpus; i++) {
 		ret = vcpu_start(&vmm->vcpus[i]);
@@ -243,20 +260,36 @@ int vmm_run(struct vmm *vmm)
 			break;
 		}
 	}
-	event_loop_run(&vmm->loop);
+	return 0;
+}
 
+int vmm_finish(struct vmm *vmm)
+{
 	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
 		vcpu_join(&vmm->vcpus[i]);
 	/* Whatever the guest printed last reaches the console. */
-	while (serial_flush_output(&vmm->serial) == -EINPROGRESS)
-		;
+	if (vmm->serial.notify_fd >= 0)
+		console_drain(vmm, 1000);
 	vmm->state = VMM_STOPPED;
 	console_restore(vmm);
 	return vmm->exit_status;
 }
 
+int vmm_run(struct vmm *vmm)
+{
+	int ret = vmm_start(vmm, vmm->exit_reason, sizeof(vmm->exit_reason));
+
+	if (ret)
+		return ret;
+	event_loop_run(&vmm->loop);
+	return vmm_finish(vmm);
+}
+
 int vmm_init(struct vmm *vmm)
 {
+	sigset_t kick;
+	int ret;
+
 	memset(vmm, 0, sizeof(*vmm));
 	vmm->vm.kvm_fd = vmm->vm.vm_fd = -1;
 	vmm->signal_fd = -1;
@@ -265,10 +298,21 @@ int vmm_init(struct vmm *vmm)
 	pthread_mutex_init(&vmm->lock, NULL);
 	pthread_cond_init(&vmm->cond, NULL);
 	vmm->timer.start_ns = boot_timer_now_ns();
-	return event_loop_init(&vmm->loop);
+	ret = event_loop_init(&vmm->loop);
+	if (ret)
+		return ret;
+	/* vCPU threads unblock the kick signal themselves; the others keep
+	 * it blocked so a kick never lands elsewhere. */
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGRTMIN);
+	pthread_sigmask(SIG_BLOCK, &kick, NULL);
+	ret = vcpu_signals_init();
+	if (!ret)
+		ret = vmm_setup_signals(vmm);
+	return ret;
 }
 
-void vmm_destroy(struct vmm *vmm)
+void vmm_release_vm(struct vmm *vmm)
 {
 	console_restore(vmm);
 	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
@@ -276,14 +320,25 @@ void vmm_destroy(struct vmm *vmm)
 	free(vmm->vcpus);
 	vmm->vcpus = NULL;
 	vmm->nr_vcpus = 0;
+	if (vmm->serial.notify_fd >= 0) {
+		event_loop_del(&vmm->loop, vmm->serial.notify_fd);
+		if (vmm->serial.out_fd > STDERR_FILENO)
+			close(vmm->serial.out_fd);
+		serial_destroy(&vmm->serial);
+	}
+	if (vmm->console_in >= 0)
+		event_loop_del(&vmm->loop, vmm->console_in);
+	vmm->console_in = -1;
+	vm_destroy(&vmm->vm);
+	vmm->state = VMM_CONFIGURED;
+}
+
+void vmm_destroy(struct vmm *vmm)
+{
+	vmm_release_vm(vmm);
 	event_loop_destroy(&vmm->loop);
 	if (vmm->signal_fd >= 0)
 		close(vmm->signal_fd);
-	if (vmm->serial.out_fd > STDERR_FILENO)
-		close(vmm->serial.out_fd);
-	if (vmm->serial.notify_fd >= 0)
-		serial_destroy(&vmm->serial);
-	vm_destroy(&vmm->vm);
 	pthread_cond_destroy(&vmm->cond);
 	pthread_mutex_destroy(&vmm->lock);
 }

@@ -40,6 +40,7 @@ struct virtio_devices;
 
 struct vmm {
 	const struct vm_config *cfg;
+	struct vm_config owned_cfg; /* API mode: the config InstanceStart gave */
 	struct vm vm;
 	struct vcpu *vcpus;
 	uint32_t nr_vcpus;
@@ -65,7 +66,6 @@ struct vmm {
 	struct termios tty_saved;
 	int signal_fd;
 
-	uint64_t exits[64]; /* KVM exits by reason, for metrics */
 };
 
 /* Prepares an empty VMM (event loop, locks); 0 or a negative errno. */
@@ -79,12 +79,23 @@ int vmm_init(struct vmm *vmm);
 int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	      size_t errlen);
 
-/* Starts the vCPU threads and runs the VMM thread's event loop on the
- * calling thread until the VM ends. Returns the vmm_exit status; the
- * reason is in vmm->exit_reason. */
+/* Starts the vCPU threads and hooks the console to the event loop. Runs on
+ * the VMM thread. 0, or a vmm_exit status with the reason in @err. */
+int vmm_start(struct vmm *vmm, char *err, size_t errlen);
+
+/* After the event loop stopped: joins the vCPUs, flushes the console,
+ * restores the terminal. Returns the vmm_exit status. */
+int vmm_finish(struct vmm *vmm);
+
+/* vmm_start(), the event loop until the VM ends, vmm_finish(). Returns the
+ * vmm_exit status; the reason is in vmm->exit_reason. */
 int vmm_run(struct vmm *vmm);
 
-/* Releases everything vmm_build() made; restores the terminal. */
+/* Releases what vmm_build() made (a failed build too), keeping the event
+ * loop, so that another build can follow. */
+void vmm_release_vm(struct vmm *vmm);
+
+/* Releases everything; restores the terminal. */
 void vmm_destroy(struct vmm *vmm);
 
 /* Any thread: ends the VM with @status. The first request wins. */

@@ -24,12 +24,62 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->boot.kernel_image_path);
 	free(cfg->boot.initrd_path);
 	free(cfg->boot.boot_args);
-	for (int i = 0; i < cfg->nr_drives; i++) {
-		free(cfg->drives[i].path_on_host);
-		free(cfg->drives[i].serial);
-	}
+	for (int i = 0; i < cfg->nr_drives; i++)
+		drive_config_free(&cfg->drives[i]);
 	free(cfg->serial.path);
+	free(cfg->logger.log_path);
+	free(cfg->logger.module);
+	free(cfg->metrics.metrics_path);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+void drive_config_free(struct drive_config *d)
+{
+	free(d->path_on_host);
+	free(d->serial);
+	free(d->partuuid);
+	d->path_on_host = d->serial = d->partuuid = NULL;
+}
+
+/* strdup that keeps NULL; sets *failed when memory runs out. */
+static char *dup_opt(const char *s, bool *failed)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*failed = true;
+	return d;
+}
+
+int vm_config_copy(struct vm_config *dst, const struct vm_config *src)
+{
+	bool failed = false;
+
+	*dst = *src;
+	dst->machine.hypervisor_vendor =
+		dup_opt(src->machine.hypervisor_vendor, &failed);
+	dst->boot.kernel_image_path = dup_opt(src->boot.kernel_image_path, &failed);
+	dst->boot.initrd_path = dup_opt(src->boot.initrd_path, &failed);
+	dst->boot.boot_args = dup_opt(src->boot.boot_args, &failed);
+	for (int i = 0; i < src->nr_drives; i++) {
+		struct drive_config *d = &dst->drives[i];
+
+		d->path_on_host = dup_opt(src->drives[i].path_on_host, &failed);
+		d->serial = dup_opt(src->drives[i].serial, &failed);
+		d->partuuid = dup_opt(src->drives[i].partuuid, &failed);
+	}
+	dst->serial.path = dup_opt(src->serial.path, &failed);
+	dst->logger.log_path = dup_opt(src->logger.log_path, &failed);
+	dst->logger.module = dup_opt(src->logger.module, &failed);
+	dst->metrics.metrics_path = dup_opt(src->metrics.metrics_path, &failed);
+	if (failed) {
+		vm_config_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 #define fail(...)                                    \
@@ -38,11 +88,9 @@ void vm_config_free(struct vm_config *cfg)
 		return -EINVAL;                      \
 	} while (0)
 
-int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
+int vm_config_validate_machine(const struct machine_config *m, char *err,
+			       size_t errlen)
 {
-	const struct machine_config *m = &cfg->machine;
-	int roots = 0;
-
 	if (m->vcpu_count < 1 || m->vcpu_count > CONFIG_MAX_VCPUS)
 		fail("vcpu count %u is out of range (1 to %u)", m->vcpu_count,
 		     CONFIG_MAX_VCPUS);
@@ -53,8 +101,14 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	if (m->hypervisor_vendor && strlen(m->hypervisor_vendor) > 12)
 		fail("hypervisor vendor '%s' is longer than 12 characters",
 		     m->hypervisor_vendor);
-	if (!cfg->boot.kernel_image_path || !*cfg->boot.kernel_image_path)
-		fail("no kernel given");
+	return 0;
+}
+
+int vm_config_validate_drives(const struct vm_config *cfg, char *err,
+			      size_t errlen)
+{
+	int roots = 0;
+
 	if (cfg->nr_drives < 0 || cfg->nr_drives > CONFIG_MAX_DRIVES)
 		fail("too many drives (at most %d)", CONFIG_MAX_DRIVES);
 	for (int i = 0; i < cfg->nr_drives; i++) {
@@ -71,6 +125,21 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	}
 	if (roots > 1)
 		fail("more than one drive is the root device");
+	return 0;
+}
+
+int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = vm_config_validate_machine(&cfg->machine, err, errlen);
+	if (ret)
+		return ret;
+	if (!cfg->boot.kernel_image_path || !*cfg->boot.kernel_image_path)
+		fail("no kernel given");
+	ret = vm_config_validate_drives(cfg, err, errlen);
+	if (ret)
+		return ret;
 	if (cfg->serial.mode == SERIAL_FILE &&
 	    (!cfg->serial.path || !*cfg->serial.path))
 		fail("serial output file has no path");

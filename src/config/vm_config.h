@@ -41,6 +41,9 @@ struct drive_config {
 	bool is_read_only;
 	char *serial; /* the ID string the guest reads; NULL: the drive id */
 	enum drive_cache cache_type;
+	/* root=PARTUUID=<partuuid> instead of root=/dev/vda when this is the
+	 * root device; NULL: none (Firecracker's "partuuid"). */
+	char *partuuid;
 };
 
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
@@ -48,6 +51,22 @@ enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 struct serial_config {
 	enum serial_mode mode;
 	char *path; /* SERIAL_FILE */
+};
+
+/* Process-wide settings the config file and the API carry (PUT /logger,
+ * PUT /metrics); applied by logger_config_apply() and metrics_config_apply(). */
+struct logger_config {
+	bool set;
+	char *log_path;	  /* NULL: stderr */
+	char level[8];	  /* Firecracker's names: Error Warning Info Debug Trace Off */
+	bool show_level;
+	bool show_log_origin;
+	char *module;
+};
+
+struct metrics_config {
+	char *metrics_path; /* NULL: no metrics */
+	bool emit_id;
 };
 
 struct vm_config {
@@ -58,6 +77,8 @@ struct vm_config {
 	bool entropy; /* virtio-rng */
 	struct serial_config serial;
 	bool boot_timer; /* log the boot-marker time */
+	struct logger_config logger;
+	struct metrics_config metrics;
 };
 
 #define CONFIG_DEFAULT_BOOT_ARGS "console=ttyS0 reboot=k panic=1 pci=off"
@@ -66,6 +87,19 @@ struct vm_config {
 void vm_config_init(struct vm_config *cfg);
 /* Frees the strings the config owns. */
 void vm_config_free(struct vm_config *cfg);
+
+/* Deep copy of @src into @dst (which holds nothing). 0 or -ENOMEM (then @dst
+ * holds nothing). */
+int vm_config_copy(struct vm_config *dst, const struct vm_config *src);
+/* Frees the strings one drive owns. */
+void drive_config_free(struct drive_config *d);
+
+/* The parts of vm_config_validate() that hold before the whole config is
+ * known (the API checks each resource as it is PUT). 0 or -EINVAL. */
+int vm_config_validate_machine(const struct machine_config *m, char *err,
+			       size_t errlen);
+int vm_config_validate_drives(const struct vm_config *cfg, char *err,
+			      size_t errlen);
 
 /*
  * Checks what can be checked without KVM or files (ranges, required fields).

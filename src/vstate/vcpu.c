@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/metrics.h"
 #include "vmm.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 0)
@@ -129,9 +130,7 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	struct vmm *vmm = vcpu->vmm;
 
-	if (run->exit_reason < sizeof(vmm->exits) / sizeof(vmm->exits[0]))
-		__atomic_add_fetch(&vmm->exits[run->exit_reason], 1,
-				   __ATOMIC_RELAXED);
+	metrics_vcpu_exit(run->exit_reason);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		vcpu_handle_io(vcpu);

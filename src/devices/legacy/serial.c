@@ -143,9 +143,11 @@ static uint8_t serial_read_reg(struct serial *s, uint64_t off, bool *room_freed)
 			v |= LSR_THRE | LSR_TEMT;
 		return v;
 	case UART_MSR:
-		if (s->mcr & MCR_LOOP) /* loopback: outputs read back */
+		/* loopback: OUT2->DCD, OUT1->RI, DTR->DSR, RTS->CTS */
+		if (s->mcr & MCR_LOOP)
 			return (uint8_t)(((s->mcr & 0x0c) << 4) |
-					 ((s->mcr & 0x03) << 4));
+					 ((s->mcr & 0x01) << 5) |
+					 ((s->mcr & 0x02) << 3));
 		return s->msr;
 	case UART_SCR:
 		return s->scr;

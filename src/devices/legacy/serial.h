@@ -50,7 +50,8 @@ int serial_init(struct serial *s, int out_fd, serial_irq_fn irq, void *opaque);
 void serial_destroy(struct serial *s);
 
 /* VMM thread: writes queued output to out_fd without blocking for long.
- * Returns 0, or -EAGAIN when out_fd is full (try again on EPOLLOUT). */
+ * Returns 0, -EINPROGRESS when more is queued than one call writes (call
+ * again), or -EAGAIN when out_fd is full (try again on EPOLLOUT). */
 int serial_flush_output(struct serial *s);
 
 /* VMM thread: queues guest input; returns how many bytes were taken. */

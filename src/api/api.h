@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Firecracker-compatible HTTP API on a Unix socket, and its bridge to the
+ * VMM thread.
+ *
+ * The API thread parses and validates requests and keeps its own copy of the
+ * VM's configuration: before InstanceStart no VM exists, so resource PUTs only
+ * change that copy. Everything that touches the VM (start, pause, resume,
+ * Ctrl+Alt+Del, a drive's backing file) is posted to the VMM thread through an
+ * eventfd-signalled queue on the VMM's event loop and runs there; the API
+ * thread waits for the answer with a timeout and never touches the VM.
+ */
+#ifndef FIGMENT_API_API_H
+#define FIGMENT_API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/vm_config.h"
+
+struct event_loop;
+struct api_server;
+
+/*
+ * Implemented by the VMM. Every callback runs on the VMM thread (from the
+ * handler api_start() adds to @vmm_loop). Each returns 0, or a negative errno
+ * with a one-line reason in @err (shown to the client as fault_message).
+ * A callback may be NULL: the request is then answered as not supported.
+ */
+struct api_vmm_ops {
+	/* Builds and starts the VM from @cfg, which api_start() validated with
+	 * vm_config_validate(). @cfg belongs to the caller and lives only for
+	 * the call: copy (vm_config_copy) what must be kept. */
+	int (*instance_start)(void *vmm, const struct vm_config *cfg, char *err,
+			      size_t errlen);
+	int (*pause)(void *vmm, char *err, size_t errlen);
+	int (*resume)(void *vmm, char *err, size_t errlen);
+	int (*send_ctrl_alt_del)(void *vmm, char *err, size_t errlen);
+	/* Optional: refresh device counters; metrics_flush() follows it. */
+	int (*flush_metrics)(void *vmm, char *err, size_t errlen);
+	/* Swaps the backing file of a running drive (media change). */
+	int (*drive_update)(void *vmm, const char *drive_id, const char *path,
+			    char *err, size_t errlen);
+};
+
+struct api_options {
+	const char *sock_path;
+	/* The configuration so far (CLI flags, --config-file); copied.
+	 * NULL: vm_config_init() defaults. */
+	const struct vm_config *initial;
+	/* The VM was already started (--config-file with --api-sock): only
+	 * the post-boot requests are served. */
+	bool started;
+	size_t max_body;	    /* 0: HTTP_DEFAULT_MAX_BODY (51200) */
+	const char *instance_id;    /* GET / "id"; NULL: "anonymous-instance" */
+	unsigned vmm_timeout_ms;    /* wait for the VMM thread; 0: 5000 */
+	unsigned start_timeout_ms;  /* for InstanceStart; 0: 30000 */
+	unsigned client_timeout_ms; /* idle or slow client; 0: 30000 */
+};
+
+/*
+ * Creates the socket (mode 0600; a stale socket at the path is replaced, a
+ * live one or a non-socket file is refused with -EADDRINUSE / -EEXIST),
+ * registers the request queue on @vmm_loop (call before the loop runs, or on
+ * its thread) and starts the API thread. @ops and @vmm must outlive the
+ * server. 0 with *out set, or a negative errno.
+ */
+int api_start(struct api_server **out, const struct api_options *opts,
+	      struct event_loop *vmm_loop, const struct api_vmm_ops *ops,
+	      void *vmm);
+
+/*
+ * Stops the API thread, fails queued requests, removes the socket and frees
+ * the server. Call it on the VMM thread or after the VMM loop stopped (no
+ * VMM callback may be running concurrently). NULL is a no-op.
+ */
+void api_stop(struct api_server *srv);
+
+/*
+ * Tells the API the VM stopped on its own (guest power-off, fatal exit):
+ * later requests that need a VM are refused. Any thread.
+ */
+void api_notify_stopped(struct api_server *srv);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The request queue from the API thread to the VMM thread. A request is
+ * posted, the VMM thread is woken through an eventfd on its event loop, runs
+ * the matching api_vmm_ops callback and wakes the waiting API thread. A
+ * request whose waiter gave up (timeout) is still run and then freed by the
+ * VMM thread; the VM state the bridge tracks is updated either way.
+ */
+#ifndef FIGMENT_API_BRIDGE_H
+#define FIGMENT_API_BRIDGE_H
+
+#include <stddef.h>
+
+#include "api/api.h"
+
+enum bridge_op {
+	BRIDGE_START,
+	BRIDGE_PAUSE,
+	BRIDGE_RESUME,
+	BRIDGE_CTRL_ALT_DEL,
+	BRIDGE_FLUSH_METRICS,
+	BRIDGE_DRIVE_UPDATE,
+};
+
+/* What the VM is doing, as the API sees it. */
+enum vm_state {
+	VM_NOT_STARTED,
+	VM_STARTING, /* InstanceStart posted, not answered yet */
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_STOPPED,
+};
+
+struct bridge;
+
+/* Adds the queue's eventfd to @vmm_loop. 0 or a negative errno. */
+int bridge_create(struct bridge **out, struct event_loop *vmm_loop,
+		  const struct api_vmm_ops *ops, void *vmm,
+		  enum vm_state initial);
+/* Unregisters and frees; queued requests fail with -ESHUTDOWN. Same thread
+ * rules as api_stop(). */
+void bridge_destroy(struct bridge *b);
+/* Wakes waiters with -ESHUTDOWN and refuses new requests. Any thread. */
+void bridge_shutdown(struct bridge *b);
+
+/*
+ * API thread: runs @op on the VMM thread and waits up to @timeout_ms.
+ * @cfg (BRIDGE_START) and @drive_id/@path (BRIDGE_DRIVE_UPDATE) are copied.
+ * Returns the callback's result (its message in @err), -ETIMEDOUT,
+ * -ESHUTDOWN, -EOPNOTSUPP (no callback) or -ENOMEM.
+ */
+int bridge_call(struct bridge *b, enum bridge_op op,
+		const struct vm_config *cfg, const char *drive_id,
+		const char *path, unsigned timeout_ms, char *err,
+		size_t errlen);
+
+enum vm_state bridge_vm_state(struct bridge *b);
+void bridge_set_vm_state(struct bridge *b, enum vm_state s);
+
+#endif

@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "api/routes.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_json.h"
+#include "config/json_util.h"
+#include "util/log.h"
+#include "util/metrics.h"
+
+#define ERR_LEN CONFIG_ERR_MAX
+
+/* Firecracker's messages, which clients may match on. */
+#define MSG_POST_BOOT \
+	"The requested operation is not supported after starting the microVM."
+#define MSG_PRE_BOOT \
+	"The requested operation is not supported before starting the microVM."
+
+struct routes {
+	struct vm_config cfg; /* the API's copy; the VMM has its own */
+	struct bridge *bridge;
+	char *instance_id;
+	unsigned vmm_timeout_ms;
+	unsigned start_timeout_ms;
+};
+
+enum method { M_GET = 1, M_PUT = 2, M_PATCH = 4 };
+
+/* What a handler needs: the request, its decoded body, the path's id. */
+struct call {
+	struct routes *r;
+	const struct http_request *req;
+	int method;
+	json_t *body;
+	const char *id; /* the {id} segment, or NULL */
+	char err[ERR_LEN];
+};
+
+typedef int (*handler_fn)(struct call *c, struct http_response *resp);
+
+struct route {
+	const char *path;     /* "*" segment: any one segment */
+	const char *endpoint; /* metrics name */
+	int methods;
+	handler_fn get, put, patch;
+	const char *unsupported; /* feature figment lacks: 400 naming it */
+};
+
+char *routes_fault_body(const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "fault_message", msg);
+	char *s;
+
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static int fault(struct http_response *resp, int status, const char *msg)
+{
+	resp->status = status;
+	resp->body = routes_fault_body(msg);
+	return status;
+}
+
+static int no_content(struct http_response *resp)
+{
+	resp->status = 204;
+	resp->body = NULL;
+	return 204;
+}
+
+static int ok_json(struct http_response *resp, json_t *o)
+{
+	if (!o)
+		return fault(resp, 500, "out of memory");
+	resp->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!resp->body)
+		return fault(resp, 500, "out of memory");
+	resp->status = 200;
+	return 200;
+}
+
+/* The status for a failed VMM call. */
+static int vmm_fault(struct http_response *resp, int ret, const char *msg)
+{
+	if (ret == -ETIMEDOUT)
+		return fault(resp, 504, msg);
+	if (ret == -ENOMEM || ret == -ESHUTDOWN)
+		return fault(resp, 500, msg);
+	return fault(resp, 400, msg);
+}
+
+/* Refuses a pre-boot request once the VM exists. */
+static bool refuse_post_boot(struct call *c, struct http_response *resp)
+{
+	enum vm_state s = bridge_vm_state(c->r->bridge);
+
+	if (s == VM_NOT_STARTED)
+		return false;
+	fault(resp, 400, s == VM_STARTING ? "The microVM is starting." :
+					    MSG_POST_BOOT);
+	return true;
+}
+
+/* Refuses a post-boot request when there is no running VM. */
+static bool refuse_pre_boot(struct call *c, struct http_response *resp)
+{
+	enum vm_state s = bridge_vm_state(c->r->bridge);
+
+	if (s == VM_RUNNING || s == VM_PAUSED)
+		return false;
+	fault(resp, 400, s == VM_STARTING ? "The microVM is starting." :
+			 s == VM_STOPPED ? "The microVM has stopped." :
+					   MSG_PRE_BOOT);
+	return true;
+}
+
+static const char *state_name(enum vm_state s)
+{
+	switch (s) {
+	case VM_RUNNING: return "Running";
+	case VM_PAUSED: return "Paused";
+	case VM_STOPPED: return "Stopped"; /* outside the contract's enum */
+	default: return "Not started";
+	}
+}
+
+static int get_instance(struct call *c, struct http_response *resp)
+{
+	return ok_json(resp, json_pack("{s:s, s:s, s:s, s:s}", "id",
+				       c->r->instance_id, "state",
+				       state_name(bridge_vm_state(c->r->bridge)),
+				       "vmm_version", FIGMENT_VERSION,
+				       "app_name", "figment"));
+}
+
+static int get_version(struct call *c, struct http_response *resp)
+{
+	(void)c;
+	return ok_json(resp, json_pack("{s:s}", "firecracker_version",
+				       FIGMENT_VERSION));
+}
+
+static int get_machine(struct call *c, struct http_response *resp)
+{
+	return ok_json(resp, machine_config_to_json(&c->r->cfg.machine));
+}
+
+static int put_machine(struct call *c, struct http_response *resp)
+{
+	if (refuse_post_boot(c, resp))
+		return resp->status;
+	if (machine_config_from_json(c->body, &c->r->cfg.machine,
+				     c->method == M_PATCH, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	return no_content(resp);
+}
+
+static int put_boot_source(struct call *c, struct http_response *resp)
+{
+	if (refuse_post_boot(c, resp))
+		return resp->status;
+	if (boot_source_from_json(c->body, &c->r->cfg.boot, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	return no_content(resp);
+}
+
+static int find_drive(const struct vm_config *cfg, const char *id)
+{
+	for (int i = 0; i < cfg->nr_drives; i++)
+		if (!strcmp(cfg->drives[i].id, id))
+			return i;
+	return -1;
+}
+
+static bool bad_id(struct call *c, struct http_response *resp)
+{
+	if (config_id_valid(c->id))
+		return false;
+	fault(resp, 400, "Invalid drive ID: use 1 to 64 characters of A-Z, a-z, 0-9 and _.");
+	return true;
+}
+
+static int put_drive(struct call *c, struct http_response *resp)
+{
+	struct vm_config *cfg = &c->r->cfg;
+	struct vm_config tmp;
+	struct drive_config d;
+	int i;
+
+	if (refuse_post_boot(c, resp) || bad_id(c, resp))
+		return resp->status;
+	if (drive_from_json(c->body, "drive", &d, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	if (strcmp(d.id, c->id)) {
+		drive_config_free(&d);
+		return fault(resp, 400,
+			     "The id from the path does not match the id from the body!");
+	}
+	/* Check the drive set as it would be, with the CLI's rules. */
+	tmp = *cfg;
+	i = find_drive(cfg, d.id);
+	if (i < 0) {
+		if (cfg->nr_drives >= CONFIG_MAX_DRIVES) {
+			drive_config_free(&d);
+			snprintf(c->err, ERR_LEN, "too many drives (at most %d)",
+				 CONFIG_MAX_DRIVES);
+			return fault(resp, 400, c->err);
+		}
+		i = tmp.nr_drives++;
+	}
+	tmp.drives[i] = d;
+	if (vm_config_validate_drives(&tmp, c->err, ERR_LEN)) {
+		drive_config_free(&d);
+		return fault(resp, 400, c->err);
+	}
+	if (i < cfg->nr_drives)
+		drive_config_free(&cfg->drives[i]);
+	cfg->drives[i] = d;
+	cfg->nr_drives = tmp.nr_drives;
+	return no_content(resp);
+}
+
+static int patch_drive(struct call *c, struct http_response *resp)
+{
+	struct vm_config *cfg = &c->r->cfg;
+	char id[CONFIG_ID_MAX + 1];
+	const char *path;
+	char *copy;
+	int i, ret;
+
+	if (bad_id(c, resp))
+		return resp->status;
+	if (drive_patch_from_json(c->body, id, &path, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	if (strcmp(id, c->id))
+		return fault(resp, 400,
+			     "The id from the path does not match the id from the body!");
+	if (refuse_pre_boot(c, resp))
+		return resp->status;
+	i = find_drive(cfg, id);
+	if (i < 0) {
+		snprintf(c->err, ERR_LEN, "drive `%s` does not exist", id);
+		return fault(resp, 400, c->err);
+	}
+	if (!path)
+		return no_content(resp); /* only an (unlimited) rate limiter */
+	copy = strdup(path);
+	if (!copy)
+		return fault(resp, 500, "out of memory");
+	ret = bridge_call(c->r->bridge, BRIDGE_DRIVE_UPDATE, NULL, id, path,
+			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
+	if (ret) {
+		free(copy);
+		return vmm_fault(resp, ret, c->err);
+	}
+	free(cfg->drives[i].path_on_host);
+	cfg->drives[i].path_on_host = copy;
+	return no_content(resp);
+}
+
+static int put_entropy(struct call *c, struct http_response *resp)
+{
+	if (refuse_post_boot(c, resp))
+		return resp->status;
+	if (entropy_from_json(c->body, &c->r->cfg.entropy, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	return no_content(resp);
+}
+
+static int put_serial(struct call *c, struct http_response *resp)
+{
+	if (refuse_post_boot(c, resp))
+		return resp->status;
+	if (serial_from_json(c->body, &c->r->cfg.serial, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	return no_content(resp);
+}
+
+static int put_logger(struct call *c, struct http_response *resp)
+{
+	struct logger_config l = { 0 };
+	int ret;
+
+	if (refuse_post_boot(c, resp))
+		return resp->status;
+	if (logger_from_json(c->body, &l, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	ret = logger_config_apply(&l);
+	if (ret) {
+		snprintf(c->err, ERR_LEN, "logger: cannot open `%s`: %s",
+			 l.log_path, strerror(-ret));
+		free(l.log_path);
+		free(l.module);
+		return fault(resp, 400, c->err);
+	}
+	free(c->r->cfg.logger.log_path);
+	free(c->r->cfg.logger.module);
+	c->r->cfg.logger = l;
+	return no_content(resp);
+}
+
+static int put_metrics(struct call *c, struct http_response *resp)
+{
+	struct metrics_config m = { 0 };
+	int ret;
+
+	if (refuse_post_boot(c, resp))
+		return resp->status;
+	if (c->r->cfg.metrics.metrics_path)
+		return fault(resp, 400, "Reinitialization of metrics not allowed.");
+	if (metrics_from_json(c->body, &m, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	ret = metrics_config_apply(&m);
+	if (ret) {
+		snprintf(c->err, ERR_LEN, "metrics: cannot open `%s`: %s",
+			 m.metrics_path, strerror(-ret));
+		free(m.metrics_path);
+		return fault(resp, 400, c->err);
+	}
+	c->r->cfg.metrics = m;
+	return no_content(resp);
+}
+
+static int action_start(struct call *c, struct http_response *resp)
+{
+	struct routes *r = c->r;
+	int ret;
+
+	if (refuse_post_boot(c, resp))
+		return resp->status;
+	if (vm_config_validate(&r->cfg, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	bridge_set_vm_state(r->bridge, VM_STARTING);
+	ret = bridge_call(r->bridge, BRIDGE_START, &r->cfg, NULL, NULL,
+			  r->start_timeout_ms, c->err, ERR_LEN);
+	if (ret) {
+		/* Unless the VMM may still be at it, the start is over. */
+		if (ret != -ETIMEDOUT &&
+		    bridge_vm_state(r->bridge) == VM_STARTING)
+			bridge_set_vm_state(r->bridge, VM_NOT_STARTED);
+		log_warn("InstanceStart failed: %s", c->err);
+		return vmm_fault(resp, ret, c->err);
+	}
+	return no_content(resp);
+}
+
+static int put_actions(struct call *c, struct http_response *resp)
+{
+	static const char *const fields[] = { "action_type", NULL };
+	static const char *const actions[] = { "InstanceStart", "SendCtrlAltDel",
+					       "FlushMetrics", NULL };
+	int action, ret;
+
+	if (json_check_fields(c->body, "action", fields, c->err, ERR_LEN) ||
+	    json_get_enum(c->body, "action", "action_type", true, actions, false,
+			  &action, c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	switch (action) {
+	case 0:
+		return action_start(c, resp);
+	case 1:
+		if (refuse_pre_boot(c, resp))
+			return resp->status;
+		ret = bridge_call(c->r->bridge, BRIDGE_CTRL_ALT_DEL, NULL, NULL,
+				  NULL, c->r->vmm_timeout_ms, c->err, ERR_LEN);
+		return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
+	default:
+		if (bridge_vm_state(c->r->bridge) == VM_RUNNING ||
+		    bridge_vm_state(c->r->bridge) == VM_PAUSED) {
+			ret = bridge_call(c->r->bridge, BRIDGE_FLUSH_METRICS, NULL,
+					  NULL, NULL, c->r->vmm_timeout_ms,
+					  c->err, ERR_LEN);
+			if (ret)
+				return vmm_fault(resp, ret, c->err);
+		}
+		ret = metrics_flush();
+		if (ret) {
+			snprintf(c->err, ERR_LEN, "cannot write metrics: %s",
+				 strerror(-ret));
+			return fault(resp, 400, c->err);
+		}
+		return no_content(resp);
+	}
+}
+
+static int patch_vm(struct call *c, struct http_response *resp)
+{
+	static const char *const fields[] = { "state", NULL };
+	static const char *const states[] = { "Paused", "Resumed", NULL };
+	int state, ret;
+
+	if (json_check_fields(c->body, "vm", fields, c->err, ERR_LEN) ||
+	    json_get_enum(c->body, "vm", "state", true, states, false, &state,
+			  c->err, ERR_LEN))
+		return fault(resp, 400, c->err);
+	if (refuse_pre_boot(c, resp))
+		return resp->status;
+	ret = bridge_call(c->r->bridge, state ? BRIDGE_RESUME : BRIDGE_PAUSE,
+			  NULL, NULL, NULL, c->r->vmm_timeout_ms, c->err,
+			  ERR_LEN);
+	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
+}
+
+static int get_vm_config(struct call *c, struct http_response *resp)
+{
+	return ok_json(resp, vm_config_to_json_obj(&c->r->cfg));
+}
+
+static const struct route routes[] = {
+	{ "/", "instance_info", M_GET, .get = get_instance },
+	{ "/version", "version", M_GET, .get = get_version },
+	{ "/machine-config", "machine_cfg", M_GET | M_PUT | M_PATCH,
+	  .get = get_machine, .put = put_machine, .patch = put_machine },
+	{ "/boot-source", "boot_source", M_PUT, .put = put_boot_source },
+	{ "/drives/*", "drive", M_PUT | M_PATCH, .put = put_drive,
+	  .patch = patch_drive },
+	{ "/entropy", "entropy", M_PUT, .put = put_entropy },
+	{ "/serial", "serial", M_PUT, .put = put_serial },
+	{ "/logger", "logger", M_PUT, .put = put_logger },
+	{ "/metrics", "metrics", M_PUT, .put = put_metrics },
+	{ "/actions", "actions", M_PUT, .put = put_actions },
+	{ "/vm", "vm", M_PATCH, .patch = patch_vm },
+	{ "/vm/config", "vm_config", M_GET, .get = get_vm_config },
+	/* The contract's endpoints for features figment does not have. */
+	{ "/balloon", "balloon", M_GET | M_PUT | M_PATCH,
+	  .unsupported = "The balloon device" },
+	{ "/balloon/statistics", "balloon", M_GET | M_PATCH,
+	  .unsupported = "The balloon device" },
+	{ "/balloon/hinting/start", "balloon", M_PATCH,
+	  .unsupported = "The balloon device" },
+	{ "/balloon/hinting/status", "balloon", M_GET,
+	  .unsupported = "The balloon device" },
+	{ "/balloon/hinting/stop", "balloon", M_PATCH,
+	  .unsupported = "The balloon device" },
+	{ "/cpu-config", "cpu_cfg", M_PUT,
+	  .unsupported = "Custom CPU configuration" },
+	{ "/pmem/*", "pmem", M_PUT | M_PATCH,
+	  .unsupported = "The virtio-pmem device" },
+	{ "/mmds", "mmds", M_GET | M_PUT | M_PATCH,
+	  .unsupported = "MMDS" },
+	{ "/mmds/config", "mmds", M_PUT, .unsupported = "MMDS" },
+	{ "/hotplug/memory", "hotplug", M_GET | M_PUT | M_PATCH,
+	  .unsupported = "Memory hotplug" },
+	{ "/network-interfaces/*", "network", M_PUT | M_PATCH,
+	  .unsupported = "The network device" },
+	{ "/snapshot/create", "snapshot", M_PUT,
+	  .unsupported = "Snapshotting" },
+	{ "/snapshot/load", "snapshot", M_PUT,
+	  .unsupported = "Snapshotting" },
+	{ "/vsock", "vsock", M_PUT, .unsupported = "The vsock device" },
+};
+
+/* Matches @path against @pattern; *id gets the "*" segment (in @idbuf). */
+static bool path_match(const char *pattern, const char *path, char *idbuf,
+		       size_t idlen, const char **id)
+{
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+
+			if (n >= idlen)
+				return false;
+			memcpy(idbuf, path, n);
+			idbuf[n] = '\0';
+			*id = idbuf;
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	if (*pattern == '*' && !*path) { /* "/drives/": an empty id */
+		idbuf[0] = '\0';
+		*id = idbuf;
+		pattern++;
+	}
+	return !*pattern && !*path;
+}
+
+static int method_of(const char *m)
+{
+	if (!strcmp(m, "GET"))
+		return M_GET;
+	if (!strcmp(m, "PUT"))
+		return M_PUT;
+	if (!strcmp(m, "PATCH"))
+		return M_PATCH;
+	return 0;
+}
+
+/* Counts under Firecracker-like names ("put_api_requests": {"drive_count"}).
+ * Names come from fixed tables only, so clients cannot fill the registry. */
+static void count(int method, const char *endpoint, bool failed)
+{
+	const char *group = method == M_GET ? "get_api_requests" :
+			    method == M_PUT ? "put_api_requests" :
+			    method == M_PATCH ? "patch_api_requests" :
+						"other_api_requests";
+	char name[METRICS_NAME_MAX];
+
+	snprintf(name, sizeof(name), "%s_%s", endpoint,
+		 failed ? "fails" : "count");
+	metrics_inc(metrics_counter(group, name));
+}
+
+static void dispatch(struct routes *r, const struct http_request *req,
+		     struct http_response *resp, const char **endpoint)
+{
+	struct call c = { .r = r, .req = req };
+	char idbuf[HTTP_MAX_TARGET + 1];
+	const struct route *rt = NULL;
+	handler_fn fn = NULL;
+	bool has_body = req->body_len > 0;
+
+	c.method = method_of(req->method);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (path_match(routes[i].path, req->path, idbuf, sizeof(idbuf),
+			       &c.id)) {
+			rt = &routes[i];
+			break;
+		}
+	}
+	if (rt && (rt->methods & c.method)) {
+		*endpoint = rt->endpoint;
+		fn = c.method == M_GET ? rt->get :
+		     c.method == M_PUT ? rt->put : rt->patch;
+	}
+	/* Firecracker's order: a matched route, then body rules, then 400. */
+	if ((fn || (rt && rt->unsupported && (rt->methods & c.method))) &&
+	    has_body == (c.method != M_GET)) {
+		if (!fn) {
+			snprintf(c.err, ERR_LEN, "%s is not supported by figment yet.",
+				 rt->unsupported);
+			fault(resp, 400, c.err);
+			return;
+		}
+		if (has_body) {
+			c.body = json_decode(req->body, req->body_len, c.err,
+					     ERR_LEN);
+			if (!c.body) {
+				fault(resp, 400, c.err);
+				return;
+			}
+		}
+		fn(&c, resp);
+		json_decref(c.body);
+		return;
+	}
+	if (c.method == M_GET && has_body)
+		fault(resp, 400, "GET request cannot have a body.");
+	else if (c.method == M_PUT && !has_body)
+		fault(resp, 400, "Empty PUT request.");
+	else if (c.method == M_PATCH && !has_body)
+		fault(resp, 400, "Empty PATCH request.");
+	else {
+		char msg[HTTP_MAX_TARGET + 64];
+
+		snprintf(msg, sizeof(msg),
+			 "Invalid request method and/or path: %s %s.",
+			 req->method, req->path);
+		fault(resp, 400, msg);
+	}
+}
+
+void routes_handle(struct routes *r, const struct http_request *req,
+		   struct http_response *resp)
+{
+	const char *endpoint = "invalid";
+
+	resp->status = 500;
+	resp->body = NULL;
+	dispatch(r, req, resp, &endpoint);
+	count(method_of(req->method), endpoint, resp->status >= 400);
+	if (resp->status >= 400)
+		log_info("API %s %s: %d", req->method, req->path, resp->status);
+}
+
+int routes_create(struct routes **out, const struct api_options *opts,
+		  struct bridge *b)
+{
+	struct routes *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	if (opts->initial) {
+		if (vm_config_copy(&r->cfg, opts->initial)) {
+			free(r);
+			return -ENOMEM;
+		}
+	} else {
+		vm_config_init(&r->cfg);
+	}
+	r->instance_id = strdup(opts->instance_id ? opts->instance_id :
+						    "anonymous-instance");
+	if (!r->instance_id) {
+		routes_destroy(r);
+		return -ENOMEM;
+	}
+	r->bridge = b;
+	r->vmm_timeout_ms = opts->vmm_timeout_ms ? opts->vmm_timeout_ms : 5000;
+	r->start_timeout_ms =
+		opts->start_timeout_ms ? opts->start_timeout_ms : 30000;
+	*out = r;
+	return 0;
+}
+
+void routes_destroy(struct routes *r)
+{
+	if (!r)
+		return;
+	vm_config_free(&r->cfg);
+	free(r->instance_id);
+	free(r);
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM description in Firecracker's JSON format: the whole --config-file
+ * document, one decoder per resource (shared by the config file and the API
+ * routes), and the encoders behind GET /machine-config and GET /vm/config.
+ *
+ * Decoders are strict: unknown fields, duplicate keys, wrong types and
+ * out-of-range integers are errors whose message names the field. They write
+ * their output only on success. Each file holds one resource:
+ * machine_json.c, boot_source_json.c, drive_json.c, devices_json.c (entropy,
+ * serial), logger_json.c, metrics_json.c; config_json.c the whole document.
+ */
+#ifndef FIGMENT_CONFIG_CONFIG_JSON_H
+#define FIGMENT_CONFIG_CONFIG_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/vm_config.h"
+
+/* The contract's bound on vcpu_count (MachineConfiguration). */
+#define CONFIG_JSON_MAX_VCPUS 32
+
+/*
+ * Decodes a whole config-file document (@len bytes, not NUL-terminated) on
+ * top of @cfg (initialised by vm_config_init(), maybe holding CLI values),
+ * then checks the result with vm_config_validate(). On error @cfg is
+ * unchanged and @err holds one line. 0, -EINVAL or -ENOMEM.
+ */
+int config_from_json(const char *text, size_t len, struct vm_config *cfg,
+		     char *err, size_t errlen);
+
+/* FullVmConfiguration as GET /vm/config answers it: a malloc'd compact JSON
+ * string, or NULL on ENOMEM. */
+char *vm_config_to_json(const struct vm_config *cfg);
+json_t *vm_config_to_json_obj(const struct vm_config *cfg);
+
+/* true when @id is 1..CONFIG_ID_MAX characters of [A-Za-z0-9_]. */
+bool config_id_valid(const char *id);
+
+/* MachineConfiguration. @patch: every field optional, merged into @m;
+ * otherwise vcpu_count and mem_size_mib are required and the other fields
+ * take their defaults. */
+int machine_config_from_json(const json_t *j, struct machine_config *m,
+			     bool patch, char *err, size_t errlen);
+json_t *machine_config_to_json(const struct machine_config *m);
+
+/* BootSource; replaces @b. */
+int boot_source_from_json(const json_t *j, struct boot_source_config *b,
+			  char *err, size_t errlen);
+json_t *boot_source_to_json(const struct boot_source_config *b);
+
+/* Drive; fills @d (holding nothing) on success. @what names it in errors. */
+int drive_from_json(const json_t *j, const char *what, struct drive_config *d,
+		    char *err, size_t errlen);
+json_t *drive_to_json(const struct drive_config *d);
+
+/* PartialDrive: the id, and the new backing file (NULL: unchanged), which
+ * points into @j. */
+int drive_patch_from_json(const json_t *j, char id[CONFIG_ID_MAX + 1],
+			  const char **path, char *err, size_t errlen);
+
+/* EntropyDevice: sets *enabled. */
+int entropy_from_json(const json_t *j, bool *enabled, char *err,
+		      size_t errlen);
+/* SerialDevice: replaces @s (serial_out_path given: a file, else stdio). */
+int serial_from_json(const json_t *j, struct serial_config *s, char *err,
+		     size_t errlen);
+
+/* Logger; replaces @l. */
+int logger_from_json(const json_t *j, struct logger_config *l, char *err,
+		     size_t errlen);
+json_t *logger_to_json(const struct logger_config *l);
+/* Points util/log at the configured path and level. 0 or a negative errno. */
+int logger_config_apply(const struct logger_config *l);
+
+/* Metrics; replaces @m. */
+int metrics_from_json(const json_t *j, struct metrics_config *m, char *err,
+		      size_t errlen);
+json_t *metrics_to_json(const struct metrics_config *m);
+/* Opens the metrics file for util/metrics. 0 or a negative errno. */
+int metrics_config_apply(const struct metrics_config *m);
+
+#endif

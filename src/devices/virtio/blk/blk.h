@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-blk (device id 2) over virtio-mmio, backed by a regular file or a
+ * block device with a synchronous preadv/pwritev engine run on the thread
+ * that delivers the queue notification (the VMM thread).
+ *
+ * Offered: SEG_MAX, BLK_SIZE (512), FLUSH, RO for read-only drives, and
+ * DISCARD + WRITE_ZEROES for writable regular files whose file system can
+ * punch holes (probed at creation). Requests: IN, OUT, FLUSH, GET_ID,
+ * DISCARD, WRITE_ZEROES; anything else answers VIRTIO_BLK_S_UNSUPP.
+ *
+ * Layout rules (virtio 1.x: any framing): the 16-byte header is the first
+ * 16 readable bytes (copied once, then validated), the status is the last
+ * writable byte, data is what lies between. Requests over
+ * VIRTIO_BLK_MAX_REQUEST bytes of data answer IOERR.
+ *
+ * Size: a backing file whose size is not a multiple of 512 is rounded down
+ * (the tail is never read or written) with a warning; one smaller than a
+ * sector is refused.
+ */
+#ifndef FIGMENT_DEVICES_VIRTIO_BLK_BLK_H
+#define FIGMENT_DEVICES_VIRTIO_BLK_BLK_H
+
+#include <stddef.h>
+
+#include "config/vm_config.h"
+#include "devices/virtio/mmio.h"
+#include "vstate/memory.h"
+
+#define VIRTIO_BLK_QUEUE_SIZE 256
+#define VIRTIO_BLK_MAX_REQUEST (1ULL << 30)
+#define VIRTIO_BLK_MAX_DISCARD_SEG 16
+#define VIRTIO_BLK_MAX_DISCARD_SECTORS (1U << 22) /* 2 GiB per segment */
+
+/*
+ * Opens @d->path_on_host (O_CLOEXEC; O_RDONLY for read-only drives) and
+ * creates a virtio-blk device over @mem (which must outlive it). Needs a
+ * regular file or a block device. On success stores the transport half in
+ * *@out (free with virtio_mmio_destroy(), which closes the file) and
+ * returns 0; otherwise a negative errno with the reason in @err.
+ */
+int virtio_blk_create(const struct drive_config *d,
+		      const struct guest_memory *mem,
+		      struct virtio_mmio_dev **out, char *err, size_t errlen);
+
+#endif

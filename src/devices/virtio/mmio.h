@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The virtio-mmio transport, version 2 (virtio 1.2, section 4.2.2): the
+ * register file a guest sees in one 4 KiB window, the device status and
+ * feature negotiation state machine, and the queues.
+ *
+ * A device embeds a struct virtio_mmio_dev and supplies a small ops table.
+ * Register accesses arrive on vCPU threads (through the bus) and queue
+ * notifications on the VMM thread (ioeventfd); both take dev->lock, and
+ * the ops callbacks are always called with it held. With the synchronous
+ * block engine this means a vCPU touching this device's registers waits
+ * for the request in progress; other devices are unaffected.
+ */
+#ifndef FIGMENT_DEVICES_VIRTIO_MMIO_H
+#define FIGMENT_DEVICES_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_mmio.h>
+
+#include "bus/bus.h"
+#include "devices/virtio/queue.h"
+#include "vstate/memory.h"
+
+#define VIRTIO_MMIO_MAX_QUEUES 8
+#define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
+#define VIRTIO_MMIO_VENDOR 0x544d4746 /* "FGMT" */
+#define VIRTIO_MMIO_CONFIG_OFFSET 0x100
+#define VIRTIO_MMIO_WINDOW 0x1000
+
+/* InterruptStatus bits: VIRTIO_MMIO_INT_VRING (used buffer) and
+ * VIRTIO_MMIO_INT_CONFIG (configuration change, or NEEDS_RESET). */
+
+struct virtio_mmio_dev;
+
+struct virtio_mmio_ops {
+	const char *name;   /* for the log */
+	uint32_t device_id; /* VIRTIO_ID_* */
+	uint16_t nr_queues; /* <= VIRTIO_MMIO_MAX_QUEUES */
+	uint16_t queue_max_size; /* power of two, <= VIRTQ_MAX_SIZE */
+	uint32_t config_size; /* bytes of config space, <= 0xf00 */
+	/* Copies config bytes [@offset, @offset + @len), already bounds-checked. */
+	void (*config_read)(struct virtio_mmio_dev *dev, uint32_t offset,
+			    uint8_t *data, uint32_t len);
+	/* Optional; NULL: config space is read-only. */
+	void (*config_write)(struct virtio_mmio_dev *dev, uint32_t offset,
+			     const uint8_t *data, uint32_t len);
+	/* The driver kicked queue @qidx (ready, DRIVER_OK). Pops, serves and
+	 * pushes chains, then calls virtio_mmio_signal_used(). */
+	void (*queue_notify)(struct virtio_mmio_dev *dev, unsigned int qidx);
+	/* Optional: device-specific state back to power-on (status 0). */
+	void (*reset)(struct virtio_mmio_dev *dev);
+	/* Frees the containing device (virtio_mmio_destroy()). */
+	void (*destroy)(struct virtio_mmio_dev *dev);
+};
+
+struct virtio_mmio_dev {
+	pthread_mutex_t lock;
+	const struct virtio_mmio_ops *ops;
+	const struct guest_memory *mem;
+	int irq_fd; /* eventfd wired to the guest IRQ (vm_irqfd), or -1 */
+
+	uint64_t device_features; /* device bits plus transport bits */
+	uint64_t driver_features;
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint32_t queue_sel;
+	uint32_t status;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+
+	/* counters, for debugging a misbehaving guest */
+	uint64_t ignored_accesses;
+	uint64_t interrupts;
+};
+
+/*
+ * Sets @dev up for @ops over @mem (which must outlive it). @features are
+ * the device-specific bits; the transport adds VIRTIO_F_VERSION_1,
+ * VIRTIO_RING_F_INDIRECT_DESC and VIRTIO_RING_F_EVENT_IDX. irq_fd starts
+ * at -1 (no interrupt wired). Returns 0 or a negative errno.
+ */
+int virtio_mmio_init(struct virtio_mmio_dev *dev,
+		     const struct virtio_mmio_ops *ops,
+		     const struct guest_memory *mem, uint64_t features);
+
+/* Releases what virtio_mmio_init() took (not the irq fd). */
+void virtio_mmio_uninit(struct virtio_mmio_dev *dev);
+
+/* Destroys the device through ops->destroy (frees the container). */
+void virtio_mmio_destroy(struct virtio_mmio_dev *dev);
+
+/* Bus callbacks: register the device with
+ * bus_register(bus, base, VIRTIO_MMIO_WINDOW, &virtio_mmio_bus_ops, dev, ..). */
+extern const struct bus_ops virtio_mmio_bus_ops;
+
+/* The same accesses, callable directly (tests, fuzzers). @offset within
+ * the window; @len 1, 2, 4 or 8; reads leave @data untouched (all-ones from
+ * the bus) for anything they do not answer. */
+void virtio_mmio_read(struct virtio_mmio_dev *dev, uint64_t offset,
+		      uint8_t *data, uint32_t len);
+void virtio_mmio_write(struct virtio_mmio_dev *dev, uint64_t offset,
+		       const uint8_t *data, uint32_t len);
+
+/*
+ * The guest notified queue @qidx: from the VMM thread's ioeventfd handler
+ * (or a QueueNotify write that reached the bus). Ignored unless the device
+ * is DRIVER_OK and the queue ready. Takes dev->lock.
+ */
+void virtio_mmio_notify(struct virtio_mmio_dev *dev, unsigned int qidx);
+
+/* For device code (dev->lock held): queue @qidx. */
+static inline struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *dev,
+					      unsigned int qidx)
+{
+	return &dev->queues[qidx];
+}
+
+/* For device code (dev->lock held), after pushing on @q: raises the
+ * used-buffer interrupt if the driver wants one. */
+void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, struct virtq *q);
+
+/* For device code (dev->lock held): sets DEVICE_NEEDS_RESET and raises a
+ * configuration interrupt (once). */
+void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, const char *why);
+
+#endif

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "devices/virtio/virtio_devices.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/virtio_mmio.h>
+
+#include "devices/virtio/blk/blk.h"
+#include "devices/virtio/rng/rng.h"
+#include "util/log.h"
+
+static void notifier_handle(void *opaque, uint32_t events)
+{
+	struct virtio_notifier *n = opaque;
+	uint64_t count;
+
+	(void)events;
+	/* Drain first: a kick that lands while we serve the queue re-arms
+	 * the eventfd and brings us back. */
+	if (read(n->fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_debug("virtio notifier read: %s", strerror(errno));
+	virtio_mmio_notify(n->dev, n->qidx);
+}
+
+static void slot_release(struct virtio_devices *vd, struct virtio_slot *s)
+{
+	for (int q = 0; q < s->nr_notifiers; q++) {
+		struct virtio_notifier *n = &s->notifiers[q];
+
+		if (n->in_loop)
+			event_loop_del(vd->el, n->fd);
+		if (n->fd >= 0)
+			close(n->fd);
+	}
+	s->nr_notifiers = 0;
+	if (s->irq_fd >= 0)
+		close(s->irq_fd);
+	s->irq_fd = -1;
+	virtio_mmio_destroy(s->dev);
+	s->dev = NULL;
+}
+
+/* Wires device @dev into slot @i: bus window, irqfd, ioeventfds. */
+static int slot_attach(struct virtio_devices *vd, struct vm *vm, int i,
+		       struct virtio_mmio_dev *dev, char *err, size_t errlen)
+{
+	struct virtio_slot *s = &vd->slots[i];
+	uint64_t base = LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)i * LAYOUT_VIRTIO_MMIO_SIZE;
+	uint32_t irq = LAYOUT_VIRTIO_IRQ_BASE + (uint32_t)i;
+	int ret;
+
+	s->dev = dev;
+	s->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->irq_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "virtio-%s: eventfd: %s", dev->ops->name,
+			 strerror(errno));
+		return ret;
+	}
+	ret = vm_irqfd(vm, s->irq_fd, irq);
+	if (ret) {
+		snprintf(err, errlen, "virtio-%s: irqfd for IRQ %u: %s",
+			 dev->ops->name, irq, strerror(-ret));
+		return ret;
+	}
+	dev->irq_fd = s->irq_fd;
+	for (unsigned int q = 0; q < dev->ops->nr_queues; q++) {
+		struct virtio_notifier *n = &s->notifiers[s->nr_notifiers];
+
+		n->dev = dev;
+		n->qidx = q;
+		n->in_loop = false;
+		n->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (n->fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "virtio-%s: eventfd: %s",
+				 dev->ops->name, strerror(errno));
+			return ret;
+		}
+		s->nr_notifiers++;
+		ret = vm_ioeventfd(vm, n->fd, base + VIRTIO_MMIO_QUEUE_NOTIFY,
+				   4, true, q);
+		if (ret) {
+			snprintf(err, errlen, "virtio-%s: ioeventfd: %s",
+				 dev->ops->name, strerror(-ret));
+			return ret;
+		}
+		ret = event_loop_add(vd->el, n->fd, EPOLLIN, notifier_handle, n);
+		if (ret) {
+			snprintf(err, errlen, "virtio-%s: event loop: %s",
+				 dev->ops->name, strerror(-ret));
+			return ret;
+		}
+		n->in_loop = true;
+	}
+	ret = bus_register(&vm->mmio, base, LAYOUT_VIRTIO_MMIO_SIZE,
+			   &virtio_mmio_bus_ops, dev, dev->ops->name);
+	if (ret) {
+		snprintf(err, errlen, "virtio-%s: MMIO window 0x%llx: %s",
+			 dev->ops->name, (unsigned long long)base,
+			 strerror(-ret));
+		return ret;
+	}
+	vd->acpi[i] = (struct acpi_mmio_device){
+		.base = base, .size = LAYOUT_VIRTIO_MMIO_SIZE, .irq = irq,
+	};
+	return 0;
+}
+
+static int append(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size - used ? -ENOSPC : 0;
+}
+
+/* The root drive first, then the others in order (see the header). */
+static void drive_order(const struct vm_config *cfg, int *order)
+{
+	int k = 0;
+
+	for (int i = 0; i < cfg->nr_drives; i++)
+		if (cfg->drives[i].is_root_device)
+			order[k++] = i;
+	for (int i = 0; i < cfg->nr_drives; i++)
+		if (!cfg->drives[i].is_root_device)
+			order[k++] = i;
+}
+
+/* The root drive is always the first virtio-blk device, hence vda. */
+static int root_arg(struct virtio_devices *vd, const struct drive_config *d,
+		    char *err, size_t errlen)
+{
+	const char *mode = d->is_read_only ? "ro" : "rw";
+	size_t n;
+
+	if (!d->partuuid) {
+		snprintf(vd->cmdline_root, sizeof(vd->cmdline_root),
+			 "root=/dev/vda %s", mode);
+		return 0;
+	}
+	/* it lands on the kernel command line: hex digits and dashes only */
+	n = strspn(d->partuuid, "0123456789abcdefABCDEF-");
+	if (d->partuuid[n] || n == 0 || n > 64) {
+		snprintf(err, errlen, "drive '%s': partuuid '%s' is not a "
+			 "partition UUID", d->id, d->partuuid);
+		return -EINVAL;
+	}
+	snprintf(vd->cmdline_root, sizeof(vd->cmdline_root),
+		 "root=PARTUUID=%s %s", d->partuuid, mode);
+	return 0;
+}
+
+int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
+			  struct event_loop *el, const struct vm_config *cfg,
+			  char *err, size_t errlen)
+{
+	int order[CONFIG_MAX_DRIVES];
+	int nr_bus_before = vm->mmio.nr_ranges;
+	int total, ret = 0;
+
+	memset(vd, 0, sizeof(*vd));
+	vd->el = el;
+	for (int i = 0; i < LAYOUT_VIRTIO_MAX_DEVICES; i++)
+		vd->slots[i].irq_fd = -1;
+	if (cfg->nr_drives < 0 || cfg->nr_drives > CONFIG_MAX_DRIVES) {
+		snprintf(err, errlen, "too many drives (at most %d)",
+			 CONFIG_MAX_DRIVES);
+		return -EINVAL;
+	}
+	total = cfg->nr_drives + (cfg->entropy ? 1 : 0);
+	if (total > LAYOUT_VIRTIO_MAX_DEVICES) {
+		snprintf(err, errlen,
+			 "%d virtio devices requested, at most %d fit (one "
+			 "IRQ each, %d to %d)", total,
+			 LAYOUT_VIRTIO_MAX_DEVICES, LAYOUT_VIRTIO_IRQ_BASE,
+			 LAYOUT_VIRTIO_IRQ_LAST);
+		return -E2BIG;
+	}
+	drive_order(cfg, order);
+	for (int i = 0; i < total; i++) {
+		struct virtio_mmio_dev *dev = NULL;
+
+		if (i < cfg->nr_drives) {
+			ret = virtio_blk_create(&cfg->drives[order[i]],
+						&vm->mem, &dev, err, errlen);
+		} else {
+			ret = virtio_rng_create(&vm->mem, &dev);
+			if (ret)
+				snprintf(err, errlen, "virtio-rng: %s",
+					 strerror(-ret));
+		}
+		if (ret)
+			goto fail;
+		vd->nr = i + 1;
+		ret = slot_attach(vd, vm, i, dev, err, errlen);
+		if (ret)
+			goto fail;
+		ret = append(vd->cmdline_devices, sizeof(vd->cmdline_devices),
+			     "%svirtio_mmio.device=4K@0x%llx:%u", i ? " " : "",
+			     (unsigned long long)vd->acpi[i].base,
+			     vd->acpi[i].irq);
+		if (ret) {
+			snprintf(err, errlen, "virtio command line too long");
+			goto fail;
+		}
+	}
+	if (cfg->nr_drives > 0 && cfg->drives[order[0]].is_root_device) {
+		ret = root_arg(vd, &cfg->drives[order[0]], err, errlen);
+		if (ret)
+			goto fail;
+	}
+	return 0;
+
+fail:
+	virtio_devices_destroy(vd);
+	/* The bus has no unregister: nothing has run yet, so the ranges this
+	 * call appended (always at the end) are simply dropped again. */
+	vm->mmio.nr_ranges = nr_bus_before;
+	return ret;
+}
+
+void virtio_devices_destroy(struct virtio_devices *vd)
+{
+	for (int i = 0; i < vd->nr; i++)
+		slot_release(vd, &vd->slots[i]);
+	vd->nr = 0;
+}

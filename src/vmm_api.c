@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The VMM's side of the API bridge: what InstanceStart, PATCH /vm and the
+ * actions do. Every function runs on the VMM thread. */
+#include "vmm_api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm.h"
+
+static int api_instance_start(void *opaque, const struct vm_config *cfg,
+			      char *err, size_t errlen)
+{
+	struct vmm *vmm = opaque;
+	int ret;
+
+	if (vmm->state != VMM_CONFIGURED) {
+		snprintf(err, errlen, "the microVM was already started");
+		return -EINVAL;
+	}
+	vm_config_free(&vmm->owned_cfg);
+	ret = vm_config_copy(&vmm->owned_cfg, cfg);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
+	ret = vmm_build(vmm, &vmm->owned_cfg, err, errlen);
+	if (!ret)
+		ret = vmm_start(vmm, err, errlen);
+	if (ret) {
+		/* Leave nothing half-built: the client may fix and retry. */
+		vmm_release_vm(vmm);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int api_pause(void *opaque, char *err, size_t errlen)
+{
+	int ret = vmm_pause(opaque);
+
+	if (ret)
+		snprintf(err, errlen, "the microVM is not running");
+	return ret;
+}
+
+static int api_resume(void *opaque, char *err, size_t errlen)
+{
+	int ret = vmm_resume(opaque);
+
+	if (ret)
+		snprintf(err, errlen, "the microVM is not paused");
+	return ret;
+}
+
+static int api_ctrl_alt_del(void *opaque, char *err, size_t errlen)
+{
+	struct vmm *vmm = opaque;
+
+	if (vmm->state != VMM_RUNNING && vmm->state != VMM_PAUSED) {
+		snprintf(err, errlen, "the microVM is not running");
+		return -EINVAL;
+	}
+	i8042_ctrl_alt_del(&vmm->i8042);
+	return 0;
+}
+
+const struct api_vmm_ops vmm_api_ops = {
+	.instance_start = api_instance_start,
+	.pause = api_pause,
+	.resume = api_resume,
+	.send_ctrl_alt_del = api_ctrl_alt_del,
+};

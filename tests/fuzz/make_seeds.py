@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+# Writes the seed inputs in tests/fuzz/corpus/<harness>/ (checked in; rerun
+# after changing an input format). Each seed is a well-formed case so the
+# fuzzer starts from requests that reach deep into the code.
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+
+
+def desc(addr, length, flags=0, nxt=0):
+    return struct.pack("<QIHH", addr, length, flags, nxt)
+
+
+class Ram:
+    def __init__(self, size):
+        self.b = bytearray(size)
+
+    def put(self, gpa, data):
+        self.b[gpa:gpa + len(data)] = data
+
+    def trimmed(self):
+        return bytes(self.b.rstrip(b"\0"))
+
+
+def write(harness, name, data):
+    d = os.path.join(HERE, "corpus", harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def rings(ram, descs, heads, desc_gpa, avail_gpa, table=None):
+    for i, dsc in enumerate(descs):
+        ram.put(desc_gpa + 16 * i, dsc)
+    for i, h in enumerate(heads):
+        ram.put(avail_gpa + 4 + 2 * i, struct.pack("<H", h))
+    ram.put(avail_gpa + 2, struct.pack("<H", len(heads)))
+    if table:
+        gpa, entries = table
+        for i, dsc in enumerate(entries):
+            ram.put(gpa + 16 * i, dsc)
+
+
+# fuzz_virtqueue: 12-byte header, then RAM from gpa 0.
+def vq_seed(name, flags, descs, heads, table=None, adds=0):
+    ram = Ram(0x10000)
+    rings(ram, descs, heads, 0x1000, 0x3000, table)
+    hdr = struct.pack("<BBHHHHH", 4, flags, 0x1000, 0x3000, 0x4000, 100, adds)
+    write("fuzz_virtqueue", name, hdr + ram.trimmed())
+
+
+vq_seed("simple", 0, [desc(0x8000, 16, F_NEXT, 1),
+                      desc(0x9000, 512, F_NEXT | F_WRITE, 2),
+                      desc(0xa000, 1, F_WRITE)], [0])
+vq_seed("two_chains_event_idx", 2, [desc(0x8000, 64), desc(0x9000, 64, F_WRITE)],
+        [0, 1], adds=1)
+vq_seed("indirect", 1, [desc(0x6000, 48, F_INDIRECT)], [0],
+        table=(0x6000, [desc(0x8000, 16, F_NEXT, 1),
+                        desc(0x9000, 100, F_NEXT | F_WRITE, 2),
+                        desc(0xa000, 1, F_WRITE)]))
+vq_seed("loop", 0, [desc(0x8000, 16, F_NEXT, 1), desc(0x8000, 16, F_NEXT, 0)], [0])
+vq_seed("hold", 4 | 2, [desc(0x8000, 8)] * 4, [0, 1, 2, 3])
+
+# fuzz_virtio_blk: options, queue size exponent, then RAM (desc 0,
+# avail 0x1000, used 0x2000).
+T_IN, T_OUT, T_FLUSH, T_GET_ID, T_DISCARD, T_WZ = 0, 1, 4, 8, 11, 13
+
+
+def blk_seed(name, opt, reqs, indirect=False):
+    ram = Ram(0x10000)
+    descs, heads = [], []
+    hdr_gpa, data_gpa, st_gpa = 0x3000, 0x4000, 0x8000
+    for k, (typ, sector, dlen, dwrite, payload) in enumerate(reqs):
+        h = hdr_gpa + 16 * k
+        ram.put(h, struct.pack("<IIQ", typ, 0, sector))
+        dgpa = data_gpa + 0x800 * k
+        if payload:
+            ram.put(dgpa, payload)
+        chain = [(h, 16, 0)]
+        if dlen:
+            chain.append((dgpa, dlen, F_WRITE if dwrite else 0))
+        chain.append((st_gpa + k, 1, F_WRITE))
+        if indirect:
+            tgpa = 0x9000 + 0x100 * k
+            for i, (a, ln, fl) in enumerate(chain):
+                nxt = F_NEXT if i < len(chain) - 1 else 0
+                ram.put(tgpa + 16 * i, desc(a, ln, fl | nxt, i + 1))
+            heads.append(len(descs))
+            descs.append(desc(tgpa, 16 * len(chain), F_INDIRECT))
+            continue
+        heads.append(len(descs))
+        base = len(descs)
+        for i, (a, ln, fl) in enumerate(chain):
+            nxt = F_NEXT if i < len(chain) - 1 else 0
+            descs.append(desc(a, ln, fl | nxt, base + i + 1))
+    rings(ram, descs, heads, 0, 0x1000)
+    write("fuzz_virtio_blk", name, bytes([opt, 5]) + ram.trimmed())
+
+
+dz = struct.pack("<QII", 2, 4, 0)
+blk_seed("read", 0, [(T_IN, 1, 1024, True, None)])
+blk_seed("write", 0, [(T_OUT, 3, 512, False, b"\x5a" * 512)])
+blk_seed("mixed", 2, [(T_IN, 0, 512, True, None), (T_FLUSH, 0, 0, False, None),
+                      (T_GET_ID, 0, 20, True, None),
+                      (T_OUT, 60, 2048, False, b"\x01" * 2048)])
+blk_seed("discard_zeroes", 0, [(T_DISCARD, 0, 16, False, dz),
+                               (T_WZ, 0, 16, False, dz)])
+blk_seed("indirect", 1, [(T_IN, 7, 512, True, None), (T_OUT, 8, 512, False, None)],
+         indirect=True)
+blk_seed("read_only_write", 4, [(T_OUT, 1, 512, False, None)])
+blk_seed("out_of_range", 0, [(T_IN, 63, 1024, True, None),
+                             (T_IN, 2**64 - 1, 512, True, None)])
+
+
+# fuzz_virtio_mmio: device byte, then 11-byte ops (opcode, 10 argument bytes).
+def op(code, off=0, val=b""):
+    args = struct.pack("<H", off) + val
+    return bytes([code]) + args.ljust(10, b"\0")[:10]
+
+
+def poke(gpa, data8):
+    return op(4, gpa, data8.ljust(8, b"\0"))
+
+
+def mmio_seed(name, dev, ops):
+    write("fuzz_virtio_mmio", name, bytes([dev]) + b"".join(ops))
+
+
+regs = [0x0, 0x4, 0x8, 0xc, 0x10, 0x34, 0x44, 0x60, 0x70, 0xfc, 0x100, 0x108]
+reads = [op(0 | (2 << 3), r) for r in regs]
+up = bytes([5]) + struct.pack("<II", 0x30000000, 0) + bytes([4, 0])
+rng_chain = [poke(0, desc(0x8000, 64, F_WRITE)[:8]),
+             poke(8, desc(0x8000, 64, F_WRITE)[8:]),
+             poke(0x1002, struct.pack("<H", 1)),
+             op(3, 0, struct.pack("<I", 0))]
+mmio_seed("rng_up_and_kick", 0, reads + [up] + rng_chain + reads + [op(6)])
+blk_read = [poke(0x3000, struct.pack("<IIQ", 0, 0, 1)[:8]),
+            poke(0x3008, struct.pack("<IIQ", 0, 0, 1)[8:]),
+            poke(0, desc(0x3000, 16, F_NEXT, 1)[:8]),
+            poke(8, desc(0x3000, 16, F_NEXT, 1)[8:]),
+            poke(16, desc(0x4000, 512, F_NEXT | F_WRITE, 2)[:8]),
+            poke(24, desc(0x4000, 512, F_NEXT | F_WRITE, 2)[8:]),
+            poke(32, desc(0x5000, 1, F_WRITE)[:8]),
+            poke(40, desc(0x5000, 1, F_WRITE)[8:]),
+            poke(0x1002, struct.pack("<H", 1)),
+            op(1, 0x50, struct.pack("<I", 0))]
+mmio_seed("blk_up_and_read", 1, [up] + blk_read + reads + [op(7, 0, b"\xff" * 4)])
+manual = [op(1, 0x70, struct.pack("<I", s)) for s in (1, 3)] + \
+    [op(1, 0x24, struct.pack("<I", 1)), op(1, 0x20, struct.pack("<I", 1)),
+     op(1, 0x70, struct.pack("<I", 0xb)), op(1, 0x38, struct.pack("<I", 8)),
+     op(1, 0x90, struct.pack("<I", 0x1000)), op(1, 0xa0, struct.pack("<I", 0x2000)),
+     op(1, 0x44, struct.pack("<I", 1)), op(1, 0x70, struct.pack("<I", 0xf))]
+mmio_seed("manual_bring_up", 0, manual + reads)
+widths = [op(c | (w << 3), o) for c in (0, 2) for w in range(4)
+          for o in (0, 1, 2, 3, 0x70, 0x100, 0x103)]
+mmio_seed("widths", 1, widths)

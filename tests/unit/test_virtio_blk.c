@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-blk over a temporary backing file, with requests built by hand in
+ * a fake guest RAM and driven through the MMIO transport. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+
+#include "devices/virtio/blk/blk.h"
+
+#define RAM (1u << 22)
+#define DESC 0x1000
+#define AVAIL 0x3000
+#define USED 0x4000
+#define HDR 0x8000
+#define STATUS 0x9000
+#define DATA 0x10000
+#define QSIZE 16
+#define DISK_SECTORS 2048
+
+static uint8_t *ram;
+static struct guest_memory mem;
+static struct virtio_mmio_dev *dev;
+static char path[64];
+static int disk_fd;
+static uint16_t avail_idx;
+static uint64_t offered;
+
+static uint32_t rd(uint64_t off)
+{
+	uint32_t v = 0xffffffff;
+
+	virtio_mmio_read(dev, off, (uint8_t *)&v, 4);
+	return v;
+}
+
+static void wr(uint64_t off, uint32_t v)
+{
+	virtio_mmio_write(dev, off, (const uint8_t *)&v, 4);
+}
+
+static void bring_up(void)
+{
+	uint64_t want;
+
+	wr(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	wr(VIRTIO_MMIO_STATUS, 3);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	offered = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	offered |= (uint64_t)rd(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	want = offered & ~(1ULL << VIRTIO_RING_F_EVENT_IDX);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
+	wr(VIRTIO_MMIO_STATUS, 0xb);
+	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0xb);
+	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
+	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_BLK_QUEUE_SIZE);
+	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
+	wr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, AVAIL);
+	wr(VIRTIO_MMIO_QUEUE_USED_LOW, USED);
+	wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	wr(VIRTIO_MMIO_STATUS, 0xf);
+	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
+}
+
+static void make_disk(uint64_t bytes)
+{
+	uint8_t sector[512];
+
+	strcpy(path, "/tmp/figment-blk-XXXXXX");
+	disk_fd = mkstemp(path);
+	cr_assert_geq(disk_fd, 0);
+	cr_assert_eq(ftruncate(disk_fd, (off_t)bytes), 0);
+	/* sector s is filled with the byte s & 0xff */
+	for (uint64_t s = 0; s < bytes / 512; s++) {
+		memset(sector, (int)(s & 0xff), sizeof(sector));
+		cr_assert_eq(pwrite(disk_fd, sector, 512, (off_t)(s * 512)), 512);
+	}
+}
+
+static int open_dev(bool ro, const char *serial, enum drive_cache cache)
+{
+	struct drive_config d;
+	char err[256];
+
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "rootdisk");
+	d.path_on_host = path;
+	d.is_read_only = ro;
+	d.serial = (char *)serial;
+	d.cache_type = cache;
+	return virtio_blk_create(&d, &mem, &dev, err, sizeof(err));
+}
+
+static void setup(void)
+{
+	ram = calloc(1, RAM);
+	cr_assert(ram);
+	guest_memory_init_from(&mem, 0, ram, RAM);
+	avail_idx = 0;
+	dev = NULL;
+	make_disk(DISK_SECTORS * 512);
+}
+
+static void teardown(void)
+{
+	virtio_mmio_destroy(dev);
+	close(disk_fd);
+	unlink(path);
+	free(ram);
+}
+
+TestSuite(blk, .init = setup, .fini = teardown, .timeout = 20);
+
+static void start(bool ro)
+{
+	cr_assert_eq(open_dev(ro, NULL, DRIVE_CACHE_UNSAFE), 0);
+	bring_up();
+}
+
+struct seg {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;
+};
+
+/* Offers a chain of @n segments at descriptors 0..n-1, kicks the queue,
+ * returns the used length (or -1 when nothing came back). */
+static int64_t submit(const struct seg *s, int n)
+{
+	uint16_t used_before, used_after;
+
+	memcpy(&used_before, ram + USED + 2, 2);
+	for (int i = 0; i < n; i++) {
+		struct vring_desc d = {
+			.addr = s[i].gpa,
+			.len = s[i].len,
+			.flags = (s[i].write ? VRING_DESC_F_WRITE : 0) |
+				 (i < n - 1 ? VRING_DESC_F_NEXT : 0),
+			.next = (uint16_t)(i + 1),
+		};
+
+		memcpy(ram + DESC + 16 * i, &d, sizeof(d));
+	}
+	{
+		uint16_t head = 0;
+
+		memcpy(ram + AVAIL + 4 + 2 * (avail_idx % QSIZE), &head, 2);
+	}
+	avail_idx++;
+	memcpy(ram + AVAIL + 2, &avail_idx, 2);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	memcpy(&used_after, ram + USED + 2, 2);
+	if (used_after == used_before)
+		return -1;
+	{
+		struct vring_used_elem e;
+
+		memcpy(&e, ram + USED + 4 + 8 * (used_before % QSIZE), sizeof(e));
+		return e.len;
+	}
+}
+
+static void header(uint32_t type, uint64_t sector)
+{
+	struct virtio_blk_outhdr h = { .type = type, .sector = sector };
+
+	memcpy(ram + HDR, &h, sizeof(h));
+	ram[STATUS] = 0xee;
+}
+
+/* header, @len bytes of data at DATA (device-writable for reads), status */
+static int64_t simple(uint32_t type, uint64_t sector, uint32_t len,
+		      bool data_write)
+{
+	struct seg s[3] = {
+		{ HDR, 16, false },
+		{ DATA, len, data_write },
+		{ STATUS, 1, true },
+	};
+
+	header(type, sector);
+	if (len == 0) {
+		s[1] = s[2];
+		return submit(s, 2);
+	}
+	return submit(s, 3);
+}
+
+Test(blk, config_and_features)
+{
+	struct virtio_blk_config cfg;
+
+	start(false);
+	for (uint32_t i = 0; i < sizeof(cfg); i++)
+		virtio_mmio_read(dev, 0x100 + i, (uint8_t *)&cfg + i, 1);
+	cr_assert_eq(cfg.capacity, DISK_SECTORS);
+	cr_assert_eq(cfg.seg_max, VIRTQ_MAX_SIZE - 2);
+	cr_assert_eq(cfg.blk_size, 512);
+	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_ID), 2);
+	cr_assert(offered & (1ULL << VIRTIO_BLK_F_FLUSH));
+	cr_assert_not(offered & (1ULL << VIRTIO_BLK_F_RO));
+}
+
+Test(blk, read)
+{
+	start(false);
+	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 3, 1024, true), 1025);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	cr_assert_eq(ram[DATA], 3);
+	cr_assert_eq(ram[DATA + 511], 3);
+	cr_assert_eq(ram[DATA + 512], 4);
+	cr_assert_eq(ram[DATA + 1023], 4);
+	cr_assert_eq(ram[DATA + 1024], 0);
+}
+
+Test(blk, read_scattered_and_split_header)
+{
+	struct seg s[] = {
+		{ HDR, 7, false }, { HDR + 7, 9, false },
+		{ DATA, 100, true }, { DATA + 0x1000, 412, true },
+		{ STATUS, 1, true },
+	};
+
+	start(false);
+	header(VIRTIO_BLK_T_IN, 5);
+	cr_assert_eq(submit(s, 5), 513);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	cr_assert_eq(ram[DATA + 99], 5);
+	cr_assert_eq(ram[DATA + 0x1000 + 411], 5);
+}
+
+Test(blk, write)
+{
+	uint8_t back[1024];
+
+	start(false);
+	memset(ram + DATA, 0x5a, 1024);
+	cr_assert_eq(simple(VIRTIO_BLK_T_OUT, 10, 1024, false), 1);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	cr_assert_eq(pread(disk_fd, back, 1024, 10 * 512), 1024);
+	for (int i = 0; i < 1024; i++)
+		cr_assert_eq(back[i], 0x5a);
+	cr_assert_eq(pread(disk_fd, back, 1, 12 * 512), 1);
+	cr_assert_eq(back[0], 12);
+}
+
+Test(blk, flush)
+{
+	start(false);
+	cr_assert_eq(simple(VIRTIO_BLK_T_FLUSH, 0, 0, false), 1);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+}
+
+Test(blk, flush_writeback)
+{
+	cr_assert_eq(open_dev(false, NULL, DRIVE_CACHE_WRITEBACK), 0);
+	bring_up();
+	cr_assert_eq(simple(VIRTIO_BLK_T_FLUSH, 0, 0, false), 1);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+}
+
+Test(blk, get_id_default_and_serial)
+{
+	start(false);
+	memset(ram + DATA, 0x77, 32);
+	cr_assert_eq(simple(VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES, true),
+		     21);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	cr_assert_eq(memcmp(ram + DATA, "rootdisk\0\0\0\0", 12), 0);
+	virtio_mmio_destroy(dev);
+	cr_assert_eq(open_dev(false, "ABCDEFGHIJKLMNOPQRST", DRIVE_CACHE_UNSAFE), 0);
+	avail_idx = 0;
+	memset(ram, 0, RAM);
+	bring_up();
+	cr_assert_eq(simple(VIRTIO_BLK_T_GET_ID, 0, 32, true), 21);
+	cr_assert_eq(memcmp(ram + DATA, "ABCDEFGHIJKLMNOPQRST", 20), 0);
+	cr_assert_eq(ram[DATA + 20], 0);
+}
+
+static void discard_seg(uint64_t sector, uint32_t n, uint32_t flags)
+{
+	struct virtio_blk_discard_write_zeroes d = {
+		.sector = sector, .num_sectors = n, .flags = flags,
+	};
+
+	memcpy(ram + DATA, &d, sizeof(d));
+}
+
+static void expect_zero_sectors(uint64_t first, uint64_t n)
+{
+	uint8_t b[512];
+
+	for (uint64_t s = first; s < first + n; s++) {
+		cr_assert_eq(pread(disk_fd, b, 512, (off_t)(s * 512)), 512);
+		for (int i = 0; i < 512; i++)
+			cr_assert_eq(b[i], 0, "sector %llu", (unsigned long long)s);
+	}
+}
+
+Test(blk, discard_and_write_zeroes)
+{
+	uint8_t b;
+
+	start(false);
+	if (!(offered & (1ULL << VIRTIO_BLK_F_DISCARD))) {
+		cr_log_warn("file system cannot punch holes; skipped");
+		return;
+	}
+	cr_assert(offered & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
+	discard_seg(8, 16, 0);
+	cr_assert_eq(simple(VIRTIO_BLK_T_DISCARD, 0, 16, false), 1);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	expect_zero_sectors(8, 16);
+	cr_assert_eq(pread(disk_fd, &b, 1, 24 * 512), 1);
+	cr_assert_eq(b, 24);
+	discard_seg(100, 3, 0);
+	cr_assert_eq(simple(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false), 1);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	expect_zero_sectors(100, 3);
+	discard_seg(200, 3, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	cr_assert_eq(simple(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false), 1);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	expect_zero_sectors(200, 3);
+	/* unmap is not a discard flag */
+	discard_seg(300, 1, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	simple(VIRTIO_BLK_T_DISCARD, 0, 16, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_UNSUPP);
+	/* out of range, overflowing, bad segment sizes */
+	discard_seg(DISK_SECTORS - 1, 2, 0);
+	simple(VIRTIO_BLK_T_DISCARD, 0, 16, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	discard_seg(UINT64_MAX, 2, 0);
+	simple(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	simple(VIRTIO_BLK_T_DISCARD, 0, 15, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	simple(VIRTIO_BLK_T_DISCARD, 0, 16 * (VIRTIO_BLK_MAX_DISCARD_SEG + 1),
+	       false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+}
+
+Test(blk, out_of_range)
+{
+	start(false);
+	simple(VIRTIO_BLK_T_IN, DISK_SECTORS, 512, true);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	simple(VIRTIO_BLK_T_IN, DISK_SECTORS - 1, 1024, true);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	simple(VIRTIO_BLK_T_IN, DISK_SECTORS - 1, 512, true);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	simple(VIRTIO_BLK_T_OUT, UINT64_MAX, 512, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	simple(VIRTIO_BLK_T_IN, UINT64_MAX / 512 + 1, 512, true);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	simple(VIRTIO_BLK_T_IN, 0, 100, true); /* not whole sectors */
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+}
+
+Test(blk, wrong_data_direction)
+{
+	start(false);
+	/* a read whose data buffer is device-readable */
+	simple(VIRTIO_BLK_T_IN, 0, 512, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	/* a write whose data buffer is device-writable */
+	memset(ram + DATA, 0x11, 512);
+	simple(VIRTIO_BLK_T_OUT, 0, 512, true);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+}
+
+Test(blk, read_only_drive)
+{
+	uint8_t b;
+
+	start(true);
+	cr_assert(offered & (1ULL << VIRTIO_BLK_F_RO));
+	cr_assert_not(offered & (1ULL << VIRTIO_BLK_F_DISCARD));
+	memset(ram + DATA, 0x99, 512);
+	cr_assert_eq(simple(VIRTIO_BLK_T_OUT, 1, 512, false), 1);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	cr_assert_eq(pread(disk_fd, &b, 1, 512), 1);
+	cr_assert_eq(b, 1);
+	discard_seg(1, 1, 0);
+	simple(VIRTIO_BLK_T_DISCARD, 0, 16, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+	simple(VIRTIO_BLK_T_IN, 1, 512, true);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	simple(VIRTIO_BLK_T_FLUSH, 0, 0, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+}
+
+Test(blk, bad_header_size)
+{
+	struct seg s[] = { { HDR, 8, false }, { STATUS, 1, true } };
+
+	start(false);
+	header(VIRTIO_BLK_T_IN, 0);
+	cr_assert_eq(submit(s, 2), 1);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+}
+
+Test(blk, status_missing)
+{
+	struct seg s[] = { { HDR, 16, false }, { DATA, 512, false } };
+
+	start(false);
+	header(VIRTIO_BLK_T_OUT, 0);
+	cr_assert_eq(submit(s, 2), 0);
+	cr_assert_eq(ram[STATUS], 0xee);
+	cr_assert_eq(submit(s, 1), 0);
+	cr_assert_not(rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+Test(blk, status_read_only_after_data)
+{
+	struct seg s[] = {
+		{ HDR, 16, false }, { DATA, 512, true }, { STATUS, 1, false },
+	};
+
+	start(false);
+	header(VIRTIO_BLK_T_IN, 0);
+	cr_assert_eq(submit(s, 3), -1);
+	cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert_eq(ram[STATUS], 0xee);
+}
+
+Test(blk, unsupported_types)
+{
+	start(false);
+	simple(VIRTIO_BLK_T_SCSI_CMD, 0, 0, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_UNSUPP);
+	simple(0x12345678, 0, 0, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_UNSUPP);
+	simple(VIRTIO_BLK_T_SECURE_ERASE, 0, 16, false);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_UNSUPP);
+}
+
+Test(blk, odd_size_rounds_down)
+{
+	struct virtio_blk_config cfg;
+
+	cr_assert_eq(ftruncate(disk_fd, 512 * 10 + 100), 0);
+	start(false);
+	virtio_mmio_read(dev, 0x100, (uint8_t *)&cfg.capacity, 8);
+	cr_assert_eq(cfg.capacity, 10);
+	simple(VIRTIO_BLK_T_IN, 10, 512, true);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
+}
+
+Test(blk, refused_backing)
+{
+	struct drive_config d;
+	char err[256];
+
+	memset(&d, 0, sizeof(d));
+	strcpy(d.id, "x");
+	d.path_on_host = "/dev/null";
+	cr_assert_lt(virtio_blk_create(&d, &mem, &dev, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "not a regular file"));
+	d.path_on_host = "/nonexistent/disk.img";
+	cr_assert_lt(virtio_blk_create(&d, &mem, &dev, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "cannot open"));
+	d.path_on_host = "/tmp";
+	d.is_read_only = true;
+	cr_assert_lt(virtio_blk_create(&d, &mem, &dev, err, sizeof(err)), 0);
+	cr_assert_eq(ftruncate(disk_fd, 100), 0);
+	d.path_on_host = path;
+	cr_assert_lt(virtio_blk_create(&d, &mem, &dev, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "smaller"));
+	dev = NULL;
+}
+
+Test(blk, many_requests_and_event_idx_free_interrupts)
+{
+	start(false);
+	for (int i = 0; i < 100; i++) {
+		cr_assert_eq(simple(VIRTIO_BLK_T_IN, (uint64_t)i, 512, true), 513);
+		cr_assert_eq(ram[DATA], i & 0xff);
+	}
+	cr_assert(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The builder helper on a real KVM VM (skipped without /dev/kvm): windows,
+ * IRQs, command line, ACPI list, an ioeventfd kick through the loop. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/virtio_mmio.h>
+
+#include "devices/virtio/virtio_devices.h"
+
+static struct vm vm;
+static struct event_loop el;
+static struct vm_config cfg;
+static struct virtio_devices vd;
+static char err[256];
+static char paths[3][64];
+
+static bool kvm_setup(void)
+{
+	memset(&vm, 0, sizeof(vm));
+	if (vm_create(&vm, "/dev/kvm", err, sizeof(err)))
+		return false;
+	cr_assert_eq(vm_add_memory(&vm, 16 << 20, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(event_loop_init(&el), 0);
+	vm_config_init(&cfg);
+	for (int i = 0; i < 3; i++) {
+		int fd;
+
+		strcpy(paths[i], "/tmp/figment-vd-XXXXXX");
+		fd = mkstemp(paths[i]);
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(ftruncate(fd, 1 << 20), 0);
+		close(fd);
+	}
+	return true;
+}
+
+static void kvm_teardown(void)
+{
+	virtio_devices_destroy(&vd);
+	event_loop_destroy(&el);
+	vm_destroy(&vm);
+	for (int i = 0; i < 3; i++)
+		unlink(paths[i]);
+}
+
+static void add_drive(const char *id, int path, bool root, bool ro)
+{
+	struct drive_config *d = &cfg.drives[cfg.nr_drives++];
+
+	memset(d, 0, sizeof(*d));
+	strcpy(d->id, id);
+	d->path_on_host = paths[path];
+	d->is_root_device = root;
+	d->is_read_only = ro;
+}
+
+Test(virtio_devices, create_and_destroy, .timeout = 20)
+{
+	uint32_t v = 0;
+
+	if (!kvm_setup()) {
+		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
+		return;
+	}
+	add_drive("data", 0, false, false);
+	add_drive("root", 1, true, true);
+	cfg.entropy = true;
+	cr_assert_eq(virtio_devices_create(&vd, &vm, &el, &cfg, err,
+					   sizeof(err)), 0, "%s", err);
+	cr_assert_eq(vd.nr, 3);
+	cr_assert_str_eq(vd.cmdline_devices,
+			 "virtio_mmio.device=4K@0xd0001000:5 "
+			 "virtio_mmio.device=4K@0xd0002000:6 "
+			 "virtio_mmio.device=4K@0xd0003000:7");
+	cr_assert_str_eq(vd.cmdline_root, "root=/dev/vda ro");
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(vd.acpi[i].base, 0xd0001000ULL + 0x1000ULL * (uint64_t)i);
+		cr_assert_eq(vd.acpi[i].size, 0x1000);
+		cr_assert_eq(vd.acpi[i].irq, 5u + (uint32_t)i);
+	}
+	/* the root drive sits in the first window, the rng in the last */
+	cr_assert(bus_read(&vm.mmio, 0xd0001000 + VIRTIO_MMIO_DEVICE_ID,
+			   (uint8_t *)&v, 4));
+	cr_assert_eq(v, 2);
+	cr_assert(bus_read(&vm.mmio, 0xd0003000 + VIRTIO_MMIO_DEVICE_ID,
+			   (uint8_t *)&v, 4));
+	cr_assert_eq(v, 4);
+	virtio_devices_destroy(&vd);
+	cr_assert_eq(vd.nr, 0);
+	virtio_devices_destroy(&vd); /* twice is fine */
+	kvm_teardown();
+}
+
+Test(virtio_devices, failure_leaves_nothing, .timeout = 20)
+{
+	int before;
+
+	if (!kvm_setup()) {
+		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
+		return;
+	}
+	before = vm.mmio.nr_ranges;
+	add_drive("a", 0, true, false);
+	add_drive("b", 1, false, false);
+	cfg.drives[1].path_on_host = "/nonexistent/x.img";
+	cr_assert_lt(virtio_devices_create(&vd, &vm, &el, &cfg, err,
+					   sizeof(err)), 0);
+	cr_assert(strstr(err, "drive 'b'"), "%s", err);
+	cr_assert_eq(vm.mmio.nr_ranges, before);
+	cr_assert_eq(vd.nr, 0);
+	kvm_teardown();
+}
+
+Test(virtio_devices, no_devices)
+{
+	if (!kvm_setup()) {
+		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
+		return;
+	}
+	cr_assert_eq(virtio_devices_create(&vd, &vm, &el, &cfg, err,
+					   sizeof(err)), 0);
+	cr_assert_eq(vd.nr, 0);
+	cr_assert_str_eq(vd.cmdline_devices, "");
+	cr_assert_str_eq(vd.cmdline_root, "");
+	kvm_teardown();
+}
+
+Test(virtio_devices, root_partuuid, .timeout = 20)
+{
+	if (!kvm_setup()) {
+		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
+		return;
+	}
+	add_drive("root", 0, true, false);
+	cfg.drives[0].partuuid = "0eaa91a0-01";
+	cr_assert_eq(virtio_devices_create(&vd, &vm, &el, &cfg, err,
+					   sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(vd.cmdline_root, "root=PARTUUID=0eaa91a0-01 rw");
+	kvm_teardown();
+}
+
+/* The ioeventfds stay registered with KVM until the VM goes away, so a
+ * failed create is followed by vm_destroy(), as here. */
+Test(virtio_devices, root_partuuid_refused, .timeout = 20)
+{
+	if (!kvm_setup()) {
+		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
+		return;
+	}
+	add_drive("root", 0, true, false);
+	cfg.drives[0].partuuid = "x init=/bin/sh";
+	cr_assert_lt(virtio_devices_create(&vd, &vm, &el, &cfg, err,
+					   sizeof(err)), 0);
+	cr_assert(strstr(err, "partuuid"), "%s", err);
+	kvm_teardown();
+}

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Builds and runs figment's libFuzzer harnesses (tests/fuzz/fuzz_*.c).
+#
+#   tools/fuzz.sh [run] [name...]   build into build-fuzz/ and fuzz each for
+#                                   ${FUZZ_SECONDS:-60} s; seeds come from
+#                                   tests/fuzz/corpus/<name>/, new inputs go to
+#                                   build-fuzz/corpus/<name>/, crashes to
+#                                   build-fuzz/crashes/<name>/ (copy them into
+#                                   tests/fuzz/regressions/<name>/ once fixed)
+#   tools/fuzz.sh replay [name...]  build each harness as a plain program
+#                                   (tests/fuzz/replay_main.c) with ASan and
+#                                   UBSan and replay every corpus and
+#                                   regression input; used by `make test`
+set -eu
+cd "$(dirname "$0")/.."
+
+CC=${FUZZ_CC:-clang}
+OUT=build-fuzz
+SECONDS_EACH=${FUZZ_SECONDS:-60}
+ALL="fuzz_virtqueue fuzz_virtio_blk fuzz_virtio_mmio"
+# Only the code under test: the harnesses do not need KVM or the rest.
+SRCS="src/devices/virtio/queue.c src/devices/virtio/mmio.c
+src/devices/virtio/blk/blk.c src/devices/virtio/rng/rng.c
+src/vstate/memory.c src/util/log.c"
+CFLAGS="-std=gnu11 -g -O1 -Isrc -D_GNU_SOURCE -pthread -fno-omit-frame-pointer"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+mode=run
+case "${1:-}" in
+run | replay)
+	mode=$1
+	shift
+	;;
+esac
+names=${*:-$ALL}
+
+status=0
+for n in $names; do
+	if [ ! -f "tests/fuzz/$n.c" ]; then
+		echo "fuzz: no harness tests/fuzz/$n.c" >&2
+		exit 2
+	fi
+	mkdir -p "tests/fuzz/corpus/$n" "tests/fuzz/regressions/$n"
+	if [ "$mode" = replay ]; then
+		mkdir -p "$OUT/replay"
+		# shellcheck disable=SC2086
+		$CC $CFLAGS $SAN -o "$OUT/replay/$n" "tests/fuzz/$n.c" \
+			tests/fuzz/replay_main.c $SRCS
+		"$OUT/replay/$n" "tests/fuzz/corpus/$n" \
+			"tests/fuzz/regressions/$n" || status=1
+		continue
+	fi
+	mkdir -p "$OUT/corpus/$n" "$OUT/crashes/$n"
+	# shellcheck disable=SC2086
+	$CC $CFLAGS -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o "$OUT/$n" "tests/fuzz/$n.c" $SRCS
+	echo "fuzz: $n for ${SECONDS_EACH}s" >&2
+	"$OUT/$n" -max_total_time="$SECONDS_EACH" -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$OUT/crashes/$n/" \
+		"$OUT/corpus/$n" "tests/fuzz/corpus/$n" || status=1
+done
+exit $status
