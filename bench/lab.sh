@@ -57,11 +57,11 @@ for kernel in "$@"; do
 	while [ "$i" -lt "$runs" ]; do
 		# Alternate which VMM goes first, so neither always follows the other.
 		if [ $((i % 2)) = 0 ]; then
-			one figment "$kernel" run
-			one qemu "$kernel" run
+			one figment "$kernel" lab
+			one qemu "$kernel" lab
 		else
-			one qemu "$kernel" run
-			one figment "$kernel" run
+			one qemu "$kernel" lab
+			one figment "$kernel" lab
 		fi
 		i=$((i + 1))
 	done

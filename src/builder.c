@@ -177,15 +177,18 @@ static int builder_cpus(struct vmm *vmm, const struct boot_entry *entry,
 	return ret ? VMM_EXIT_KVM : 0;
 }
 
-/* The command line: the user's (or the default) plus what devices add. */
-static char *builder_cmdline(struct vmm *vmm, const char *extra)
+/* The command line: the user's (or the default), then what devices add
+ * (virtio_mmio.device= for kernels that take them, root= for the root
+ * drive), so a user's own root= earlier on the line is overridden. */
+static char *builder_cmdline(struct vmm *vmm, const char *devices,
+			     const char *root)
 {
 	const char *base = vmm->cfg->boot.boot_args ? vmm->cfg->boot.boot_args :
 						      CONFIG_DEFAULT_BOOT_ARGS;
 	char *s;
 
-	if (asprintf(&s, "%s%s%s", base, extra && *extra ? " " : "",
-		     extra ? extra : "") < 0)
+	if (asprintf(&s, "%s%s%s%s%s", base, *devices ? " " : "", devices,
+		     *root ? " " : "", root) < 0)
 		return NULL;
 	return s;
 }
@@ -250,6 +253,14 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	ret = builder_devices(vmm, err, errlen);
 	if (ret)
 		goto out;
+	ret = virtio_devices_create(&vmm->virtio, &vmm->vm, &vmm->loop, cfg,
+				    err, errlen);
+	if (ret) {
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+	acpi.devices = vmm->virtio.acpi;
+	acpi.nr_devices = vmm->virtio.nr;
 
 	ret = acpi_build(&vmm->vm.mem, &acpi, &rsdp);
 	/* The MP table is only for kernels booted with acpi=off; the EBDA
@@ -268,7 +279,8 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 		goto out;
 	}
 
-	cmdline = builder_cmdline(vmm, NULL);
+	cmdline = builder_cmdline(vmm, vmm->virtio.cmdline_devices,
+				  vmm->virtio.cmdline_root);
 	if (!cmdline) {
 		snprintf(err, errlen, "out of memory");
 		ret = VMM_EXIT_ERROR;

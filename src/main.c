@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "config/config_json.h"
+#include "config/drive_config.h"
 #include "config/vm_config.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -45,6 +46,9 @@ static void usage(FILE *out)
 		"  --serial stdio|none|PATH   where the guest console goes (default stdio)\n"
 		"  --hypervisor-vendor STR    CPUID leaf 0x40000000 vendor (default KVMKVMKVM)\n"
 		"  --hide-hypervisor          no hypervisor bit and no hypervisor leaves\n"
+		"  --drive id=ID,path=FILE[,root=on][,readonly=on][,serial=S][,cache=unsafe|writeback]\n"
+		"                             a virtio block device (repeatable; the root drive is /dev/vda)\n"
+		"  --rng                      a virtio entropy device fed from getrandom()\n"
 		"  --boot-timer               print the guest's boot time when /init starts\n"
 		"  --level error|warn|info|debug   log level (default warn)\n"
 		"  --log-path FILE            log to FILE instead of stderr\n"
@@ -120,6 +124,7 @@ enum {
 	OPT_LOG_PATH, OPT_HELP, OPT_VERSION, OPT_API_SOCK, OPT_ID,
 	OPT_CONFIG_FILE, OPT_NO_API, OPT_METRICS_PATH, OPT_SECCOMP_FILTER,
 	OPT_NO_SECCOMP, OPT_MAX_PAYLOAD, OPT_IGNORED_VALUE, OPT_IGNORED_FLAG,
+	OPT_DRIVE, OPT_RNG,
 };
 
 static const struct option run_options[] = {
@@ -131,6 +136,8 @@ static const struct option run_options[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "hypervisor-vendor", required_argument, NULL, OPT_VENDOR },
 	{ "hide-hypervisor", no_argument, NULL, OPT_HIDE_HV },
+	{ "drive", required_argument, NULL, OPT_DRIVE },
+	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "level", required_argument, NULL, OPT_LEVEL },
 	{ "log-level", required_argument, NULL, OPT_LEVEL },
@@ -191,6 +198,23 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case OPT_HIDE_HV:
 			cfg->machine.hide_hypervisor = true;
+			break;
+		case OPT_DRIVE: {
+			char err[CONFIG_ERR_MAX];
+
+			if (cfg->nr_drives == CONFIG_MAX_DRIVES) {
+				fprintf(stderr, "%s: too many drives (at most %d)\n",
+					prog, CONFIG_MAX_DRIVES);
+				return VMM_EXIT_CONFIG;
+			}
+			if (drive_config_parse(optarg, &cfg->drives[cfg->nr_drives],
+					       err, sizeof(err)))
+				return usage_error("--drive: %s", err);
+			cfg->nr_drives++;
+			break;
+		}
+		case OPT_RNG:
+			cfg->entropy = true;
 			break;
 		case OPT_BOOT_TIMER:
 			cfg->boot_timer = true;

@@ -329,6 +329,7 @@ void vmm_release_vm(struct vmm *vmm)
 	if (vmm->console_in >= 0)
 		event_loop_del(&vmm->loop, vmm->console_in);
 	vmm->console_in = -1;
+	virtio_devices_destroy(&vmm->virtio);
 	vm_destroy(&vmm->vm);
 	vmm->state = VMM_CONFIGURED;
 }

@@ -17,6 +17,7 @@
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
+#include "devices/virtio/virtio_devices.h"
 #include "util/event_loop.h"
 #include "vstate/vm.h"
 
@@ -36,7 +37,6 @@ enum vmm_exit {
 enum vmm_state { VMM_CONFIGURED, VMM_RUNNING, VMM_PAUSED, VMM_STOPPED };
 
 struct vcpu;
-struct virtio_devices;
 
 struct vmm {
 	const struct vm_config *cfg;
@@ -50,7 +50,7 @@ struct vmm {
 	struct i8042 i8042;
 	struct acpi_pm pm;
 	struct boot_timer timer;
-	struct virtio_devices *virtio;
+	struct virtio_devices virtio;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

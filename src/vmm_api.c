@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devices/virtio/blk/blk.h"
 #include "vmm.h"
 
 static int api_instance_start(void *opaque, const struct vm_config *cfg,
@@ -66,9 +67,30 @@ static int api_ctrl_alt_del(void *opaque, char *err, size_t errlen)
 	return 0;
 }
 
+static int api_drive_update(void *opaque, const char *drive_id,
+			    const char *path, char *err, size_t errlen)
+{
+	struct vmm *vmm = opaque;
+
+	if (vmm->state != VMM_RUNNING && vmm->state != VMM_PAUSED) {
+		snprintf(err, errlen, "the microVM is not running");
+		return -EINVAL;
+	}
+	for (int i = 0; i < vmm->virtio.nr; i++) {
+		struct virtio_mmio_dev *dev = vmm->virtio.slots[i].dev;
+		const char *id = virtio_blk_drive_id(dev);
+
+		if (id && !strcmp(id, drive_id))
+			return virtio_blk_set_backing(dev, path, err, errlen);
+	}
+	snprintf(err, errlen, "no drive with id '%s'", drive_id);
+	return -ENOENT;
+}
+
 const struct api_vmm_ops vmm_api_ops = {
 	.instance_start = api_instance_start,
 	.pause = api_pause,
 	.resume = api_resume,
 	.send_ctrl_alt_del = api_ctrl_alt_del,
+	.drive_update = api_drive_update,
 };

@@ -9,8 +9,8 @@
 
 static int parse_bool(const char *v, size_t n, bool *out)
 {
-	static const char *const yes[] = { "on", "true", "yes", "1" };
-	static const char *const no[] = { "off", "false", "no", "0" };
+	static const char *const yes[] = {"on", "true", "yes", "1"};
+	static const char *const no[] = {"off", "false", "no", "0"};
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strlen(yes[i]) == n && !strncmp(v, yes[i], n)) {
@@ -36,11 +36,11 @@ static const char *const keys[K_COUNT] = {
 	"id", "path", "root", "readonly", "serial", "cache",
 };
 
-#define fail(ret_, ...)                              \
-	do {                                         \
-		snprintf(err, errlen, __VA_ARGS__); \
-		ret = (ret_);                        \
-		goto out_free;                       \
+#define fail(ret_, ...)                                                        \
+	do {                                                                   \
+		snprintf(err, errlen, __VA_ARGS__);                            \
+		ret = (ret_);                                                  \
+		goto out_free;                                                 \
 	} while (0)
 
 static int set_key(struct drive_config *d, int key, const char *v, size_t n,
@@ -58,8 +58,10 @@ static int set_key(struct drive_config *d, int key, const char *v, size_t n,
 		for (size_t i = 0; i < n; i++)
 			if (!id_char_ok(v[i]))
 				fail(-EINVAL,
-				     "drive id '%.*s' may only contain letters, "
-				     "digits, '_', '-' and '.'", (int)n, v);
+				     "drive id '%.*s' may only contain "
+				     "letters, "
+				     "digits, '_', '-' and '.'",
+				     (int)n, v);
 		memcpy(d->id, v, n);
 		d->id[n] = '\0';
 		break;
@@ -72,11 +74,13 @@ static int set_key(struct drive_config *d, int key, const char *v, size_t n,
 		break;
 	case K_ROOT:
 	case K_READONLY:
-		if (parse_bool(v, n, key == K_ROOT ? &d->is_root_device
-						     : &d->is_read_only))
+		if (parse_bool(v, n,
+			       key == K_ROOT ? &d->is_root_device
+					     : &d->is_read_only))
 			fail(-EINVAL,
 			     "drive %s='%.*s' is not a boolean (on/off, "
-			     "true/false)", keys[key], (int)n, v);
+			     "true/false)",
+			     keys[key], (int)n, v);
 		break;
 	case K_SERIAL:
 		if (n > DRIVE_SERIAL_MAX)
@@ -92,8 +96,10 @@ static int set_key(struct drive_config *d, int key, const char *v, size_t n,
 		else if (n == 9 && !strncmp(v, "writeback", n))
 			d->cache_type = DRIVE_CACHE_WRITEBACK;
 		else
-			fail(-EINVAL, "drive cache='%.*s' is not unsafe or "
-				      "writeback", (int)n, v);
+			fail(-EINVAL,
+			     "drive cache='%.*s' is not unsafe or "
+			     "writeback",
+			     (int)n, v);
 		break;
 	}
 out_free:
@@ -103,7 +109,7 @@ out_free:
 int drive_config_parse(const char *spec, struct drive_config *d, char *err,
 		       size_t errlen)
 {
-	bool seen[K_COUNT] = { false };
+	bool seen[K_COUNT] = {false};
 	const char *p = spec;
 	int ret = 0;
 
@@ -122,14 +128,17 @@ int drive_config_parse(const char *spec, struct drive_config *d, char *err,
 			     (int)(end - p), p);
 		klen = (size_t)(eq - p);
 		for (int i = 0; i < K_COUNT; i++)
-			if (strlen(keys[i]) == klen && !strncmp(p, keys[i], klen))
+			if (strlen(keys[i]) == klen &&
+			    !strncmp(p, keys[i], klen))
 				key = i;
 		if (key < 0)
 			fail(-EINVAL,
 			     "unknown drive option '%.*s' (known: id, path, "
-			     "root, readonly, serial, cache)", (int)klen, p);
+			     "root, readonly, serial, cache)",
+			     (int)klen, p);
 		if (seen[key])
-			fail(-EINVAL, "drive option '%s' given twice", keys[key]);
+			fail(-EINVAL, "drive option '%s' given twice",
+			     keys[key]);
 		seen[key] = true;
 		ret = set_key(d, key, eq + 1, (size_t)(end - eq - 1), err,
 			      errlen);

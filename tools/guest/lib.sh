@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Helpers shared by figment's guest and lab build scripts (sourced, POSIX sh).
 # Conventions: quiet when everything is cached, one line per step on stderr
 # when building, build logs in the cache, their tail printed on failure.

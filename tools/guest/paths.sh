@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC3054,SC2012
 # Sourced (". tools/guest/paths.sh") by figment's guest, lab and test scripts.
 # Sets, without printing anything:
 #   FIGMENT_CACHE          cache root (default $HOME/.cache/figment), outside the tree

@@ -90,6 +90,7 @@ if ! fig_stamp_ok "$LAB_DIR/guest.key" "$key" || [ ! -f "$LAB_DIR/guest.cpio" ];
 	fig_step "packing the guest artifacts for the lab"
 	work=$(mktemp -d "$LAB_DIR/guest.XXXXXX")
 	mkdir -p "$work/guest"
+	# shellcheck disable=SC2086 # a list of paths without spaces
 	cp $GUEST_FILES "$work/guest/"
 	fig_logged "$LOG" fig_cpio "$work" "$LAB_DIR/guest.cpio"
 	rm -rf "$work"

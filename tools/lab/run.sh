@@ -58,8 +58,11 @@ build_args=()
 
 QEMU=${FIGMENT_LAB_QEMU:-/usr/bin/qemu-system-x86_64}
 mkdir -p "$LAB_DIR/runs"
+# Leftovers of runs that were killed hard.
+find "$LAB_DIR/runs" -mindepth 1 -maxdepth 1 -name 'run.*' -mmin +180 -exec rm -rf {} + 2>/dev/null || true
 run=$(mktemp -d "$LAB_DIR/runs/run.XXXXXX")
 qpid="" tailpid="" awkpid=""
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	for p in $qpid $tailpid $awkpid; do
 		kill "$p" 2>/dev/null || true

@@ -13,24 +13,24 @@
 #include "util/log.h"
 
 /* Shared-memory region registers (no regions: length reads as ~0). */
-#define REG_SHM_SEL 0x0ac
-#define REG_SHM_LEN_LOW 0x0b0
-#define REG_SHM_LEN_HIGH 0x0b4
-#define REG_SHM_BASE_LOW 0x0b8
+#define REG_SHM_SEL	  0x0ac
+#define REG_SHM_LEN_LOW	  0x0b0
+#define REG_SHM_LEN_HIGH  0x0b4
+#define REG_SHM_BASE_LOW  0x0b8
 #define REG_SHM_BASE_HIGH 0x0bc
 
-#define TRANSPORT_FEATURES                                           \
-	((1ULL << VIRTIO_F_VERSION_1) |                              \
-	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                     \
+#define TRANSPORT_FEATURES                                                     \
+	((1ULL << VIRTIO_F_VERSION_1) |                                        \
+	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                               \
 	 (1ULL << VIRTIO_RING_F_EVENT_IDX))
 
 /* The four steps of device initialisation (virtio 1.2, 3.1.1), in order. */
-#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRIVER VIRTIO_CONFIG_S_DRIVER
+#define S_ACK	      VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_DRIVER      VIRTIO_CONFIG_S_DRIVER
 #define S_FEATURES_OK VIRTIO_CONFIG_S_FEATURES_OK
-#define S_DRIVER_OK VIRTIO_CONFIG_S_DRIVER_OK
+#define S_DRIVER_OK   VIRTIO_CONFIG_S_DRIVER_OK
 #define S_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
-#define S_FAILED VIRTIO_CONFIG_S_FAILED
+#define S_FAILED      VIRTIO_CONFIG_S_FAILED
 
 /* After this many warnings a device logs guest misbehaviour at debug level
  * only, so a guest that loops through reset cannot flood the log. */
@@ -108,6 +108,14 @@ void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, const char *why)
 	guest_warn(dev, why ? why : "device needs reset");
 	dev->status |= S_NEEDS_RESET;
 	raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
+}
+
+void virtio_mmio_config_changed(struct virtio_mmio_dev *dev)
+{
+	dev->config_generation++;
+	/* Only a driver that is up listens; a later probe reads fresh values. */
+	if (dev->status & S_DRIVER_OK)
+		raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
 static void device_reset(struct virtio_mmio_dev *dev)
@@ -226,9 +234,10 @@ static void queue_ready_write(struct virtio_mmio_dev *dev, uint32_t v)
 	}
 	ret = virtq_activate(q, dev->mem, dev->driver_features);
 	if (ret)
-		virtio_mmio_needs_reset(dev, ret == -EFAULT ?
-					"queue rings outside guest RAM" :
-					"queue size or alignment invalid");
+		virtio_mmio_needs_reset(
+			dev, ret == -EFAULT
+				     ? "queue rings outside guest RAM"
+				     : "queue size or alignment invalid");
 }
 
 static void notify_locked(struct virtio_mmio_dev *dev, unsigned int qidx)
@@ -241,7 +250,8 @@ static void notify_locked(struct virtio_mmio_dev *dev, unsigned int qidx)
 	}
 	q = &dev->queues[qidx];
 	if ((dev->status & (S_DRIVER_OK | S_NEEDS_RESET | S_FAILED)) !=
-	    S_DRIVER_OK || !q->ready || q->broken)
+		    S_DRIVER_OK ||
+	    !q->ready || q->broken)
 		return;
 	dev->ops->queue_notify(dev, qidx);
 	if (q->broken)
@@ -256,8 +266,7 @@ void virtio_mmio_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 }
 
 /* Returns false for offsets that read as all-ones. */
-static bool reg_read(struct virtio_mmio_dev *dev, uint64_t offset,
-		     uint32_t *v)
+static bool reg_read(struct virtio_mmio_dev *dev, uint64_t offset, uint32_t *v)
 {
 	struct virtq *q = selected_queue(dev);
 
@@ -311,8 +320,7 @@ static bool reg_read(struct virtio_mmio_dev *dev, uint64_t offset,
 	return true;
 }
 
-static void reg_write(struct virtio_mmio_dev *dev, uint64_t offset,
-		      uint32_t v)
+static void reg_write(struct virtio_mmio_dev *dev, uint64_t offset, uint32_t v)
 {
 	struct virtq *q;
 
@@ -321,7 +329,8 @@ static void reg_write(struct virtio_mmio_dev *dev, uint64_t offset,
 		dev->device_features_sel = v;
 		return;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
-		/* only while negotiating: after ACK|DRIVER, before FEATURES_OK */
+		/* only while negotiating: after ACK|DRIVER, before FEATURES_OK
+		 */
 		if ((dev->status & (S_ACK | S_DRIVER | S_FEATURES_OK |
 				    S_DRIVER_OK | S_FAILED)) !=
 		    (S_ACK | S_DRIVER))
@@ -431,8 +440,7 @@ void virtio_mmio_write(struct virtio_mmio_dev *dev, uint64_t offset,
 	pthread_mutex_unlock(&dev->lock);
 }
 
-static void bus_read_cb(void *dev, uint64_t offset, uint8_t *data,
-			uint32_t len)
+static void bus_read_cb(void *dev, uint64_t offset, uint8_t *data, uint32_t len)
 {
 	virtio_mmio_read(dev, offset, data, len);
 }

@@ -24,11 +24,11 @@
 #include "devices/virtio/queue.h"
 #include "vstate/memory.h"
 
-#define VIRTIO_MMIO_MAX_QUEUES 8
-#define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
-#define VIRTIO_MMIO_VENDOR 0x544d4746 /* "FGMT" */
+#define VIRTIO_MMIO_MAX_QUEUES	  8
+#define VIRTIO_MMIO_MAGIC	  0x74726976 /* "virt" */
+#define VIRTIO_MMIO_VENDOR	  0x544d4746 /* "FGMT" */
 #define VIRTIO_MMIO_CONFIG_OFFSET 0x100
-#define VIRTIO_MMIO_WINDOW 0x1000
+#define VIRTIO_MMIO_WINDOW	  0x1000
 
 /* InterruptStatus bits: VIRTIO_MMIO_INT_VRING (used buffer) and
  * VIRTIO_MMIO_INT_CONFIG (configuration change, or NEEDS_RESET). */
@@ -36,12 +36,13 @@
 struct virtio_mmio_dev;
 
 struct virtio_mmio_ops {
-	const char *name;   /* for the log */
-	uint32_t device_id; /* VIRTIO_ID_* */
-	uint16_t nr_queues; /* <= VIRTIO_MMIO_MAX_QUEUES */
+	const char *name;	 /* for the log */
+	uint32_t device_id;	 /* VIRTIO_ID_* */
+	uint16_t nr_queues;	 /* <= VIRTIO_MMIO_MAX_QUEUES */
 	uint16_t queue_max_size; /* power of two, <= VIRTQ_MAX_SIZE */
-	uint32_t config_size; /* bytes of config space, <= 0xf00 */
-	/* Copies config bytes [@offset, @offset + @len), already bounds-checked. */
+	uint32_t config_size;	 /* bytes of config space, <= 0xf00 */
+	/* Copies config bytes [@offset, @offset + @len), already
+	 * bounds-checked. */
 	void (*config_read)(struct virtio_mmio_dev *dev, uint32_t offset,
 			    uint8_t *data, uint32_t len);
 	/* Optional; NULL: config space is read-only. */
@@ -94,7 +95,8 @@ void virtio_mmio_uninit(struct virtio_mmio_dev *dev);
 void virtio_mmio_destroy(struct virtio_mmio_dev *dev);
 
 /* Bus callbacks: register the device with
- * bus_register(bus, base, VIRTIO_MMIO_WINDOW, &virtio_mmio_bus_ops, dev, ..). */
+ * bus_register(bus, base, VIRTIO_MMIO_WINDOW, &virtio_mmio_bus_ops, dev, ..).
+ */
 extern const struct bus_ops virtio_mmio_bus_ops;
 
 /* The same accesses, callable directly (tests, fuzzers). @offset within
@@ -122,6 +124,10 @@ static inline struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *dev,
 /* For device code (dev->lock held), after pushing on @q: raises the
  * used-buffer interrupt if the driver wants one. */
 void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, struct virtq *q);
+
+/* For device code (dev->lock held): the config space changed; bumps
+ * ConfigGeneration and raises a configuration interrupt. */
+void virtio_mmio_config_changed(struct virtio_mmio_dev *dev);
 
 /* For device code (dev->lock held): sets DEVICE_NEEDS_RESET and raises a
  * configuration interrupt (once). */

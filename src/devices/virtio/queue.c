@@ -11,14 +11,14 @@
 
 /* Ring layouts (virtio 1.2, 2.7): sizes include the event-index fields,
  * which a 1.x driver always allocates. */
-#define DESC_SIZE 16
+#define DESC_SIZE      16
 #define AVAIL_BYTES(n) (6 + 2 * (uint64_t)(n))
-#define USED_BYTES(n) (6 + 8 * (uint64_t)(n))
-#define AVAIL_FLAGS 0
-#define AVAIL_IDX 2
-#define AVAIL_RING 4
-#define USED_IDX 2
-#define USED_RING 4
+#define USED_BYTES(n)  (6 + 8 * (uint64_t)(n))
+#define AVAIL_FLAGS    0
+#define AVAIL_IDX      2
+#define AVAIL_RING     4
+#define USED_IDX       2
+#define USED_RING      4
 
 /* One descriptor, copied out of guest memory: decoded fields only. */
 struct desc {
@@ -234,7 +234,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 			return 0;
 	}
 	if ((uint16_t)(avail_idx - q->last_avail) > q->size)
-		return virtq_set_broken(q, "avail index ran ahead of the queue");
+		return virtq_set_broken(q,
+					"avail index ran ahead of the queue");
 	head = load16(q->avail + AVAIL_RING +
 		      2 * (uint64_t)(q->last_avail & (q->size - 1)));
 	ret = walk_chain(q, c, head);
@@ -247,7 +248,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		case -E2BIG:
 			return virtq_set_broken(q, "descriptor chain too long");
 		default:
-			return virtq_set_broken(q, "malformed descriptor chain");
+			return virtq_set_broken(q,
+						"malformed descriptor chain");
 		}
 	}
 	q->last_avail++;
@@ -257,14 +259,15 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 
 int virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
-	struct vring_used_elem e = { .id = htole32(head), .len = htole32(len) };
+	struct vring_used_elem e = {.id = htole32(head), .len = htole32(len)};
 	uint8_t *slot;
 
 	if (!q->ready || q->broken)
 		return -EIO;
 	if (q->inflight == 0)
 		return -EINVAL;
-	slot = q->used + USED_RING + 8 * (uint64_t)(q->used_idx & (q->size - 1));
+	slot = q->used + USED_RING +
+	       8 * (uint64_t)(q->used_idx & (q->size - 1));
 	memcpy(slot, &e, sizeof(e));
 	q->used_idx++;
 	q->inflight--;
@@ -336,8 +339,8 @@ static uint64_t chain_copy(const struct virtq_chain *c, bool write,
 	return done;
 }
 
-uint64_t virtq_chain_read(const struct virtq_chain *c, uint64_t off,
-			  void *dst, uint64_t len)
+uint64_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst,
+			  uint64_t len)
 {
 	return chain_copy(c, false, off, dst, len);
 }

@@ -49,7 +49,7 @@ struct virtq_chain {
 struct virtq {
 	/* Written by the transport while the queue is not ready. */
 	uint16_t max_size; /* QueueNumMax, <= VIRTQ_MAX_SIZE */
-	uint16_t size;     /* QueueNum */
+	uint16_t size;	   /* QueueNum */
 	uint64_t desc_gpa;
 	uint64_t avail_gpa;
 	uint64_t used_gpa;
@@ -60,17 +60,17 @@ struct virtq {
 	bool event_idx;
 	bool indirect;
 	const struct guest_memory *mem;
-	uint8_t *desc;  /* host view of the rings, checked at activation */
+	uint8_t *desc; /* host view of the rings, checked at activation */
 	uint8_t *avail;
 	uint8_t *used;
 
 	/* Device-side progress. */
-	uint16_t last_avail;     /* next avail ring slot to consume */
-	uint16_t used_idx;       /* next used ring slot to fill */
+	uint16_t last_avail;	 /* next avail ring slot to consume */
+	uint16_t used_idx;	 /* next used ring slot to fill */
 	uint16_t signalled_used; /* used_idx at the last notify decision */
 	bool signalled_valid;
-	uint32_t inflight;       /* popped, not yet pushed */
-	const char *why_broken;  /* static string, for the log */
+	uint32_t inflight;	/* popped, not yet pushed */
+	const char *why_broken; /* static string, for the log */
 };
 
 /* Clears @q to the reset state with @max_size (<= VIRTQ_MAX_SIZE). */
@@ -120,8 +120,8 @@ int virtq_set_broken(struct virtq *q, const char *why);
  * Copies up to @len bytes of the chain's readable bytes, starting @off bytes
  * into them, to @dst. Returns the number of bytes copied.
  */
-uint64_t virtq_chain_read(const struct virtq_chain *c, uint64_t off,
-			  void *dst, uint64_t len);
+uint64_t virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst,
+			  uint64_t len);
 
 /* Copies @len bytes from @src into the writable bytes starting at @off.
  * Returns the number of bytes copied (short when the chain is shorter). */

@@ -51,7 +51,8 @@ static int slot_attach(struct virtio_devices *vd, struct vm *vm, int i,
 		       struct virtio_mmio_dev *dev, char *err, size_t errlen)
 {
 	struct virtio_slot *s = &vd->slots[i];
-	uint64_t base = LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)i * LAYOUT_VIRTIO_MMIO_SIZE;
+	uint64_t base =
+		LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)i * LAYOUT_VIRTIO_MMIO_SIZE;
 	uint32_t irq = LAYOUT_VIRTIO_IRQ_BASE + (uint32_t)i;
 	int ret;
 
@@ -91,7 +92,8 @@ static int slot_attach(struct virtio_devices *vd, struct vm *vm, int i,
 				 dev->ops->name, strerror(-ret));
 			return ret;
 		}
-		ret = event_loop_add(vd->el, n->fd, EPOLLIN, notifier_handle, n);
+		ret = event_loop_add(vd->el, n->fd, EPOLLIN, notifier_handle,
+				     n);
 		if (ret) {
 			snprintf(err, errlen, "virtio-%s: event loop: %s",
 				 dev->ops->name, strerror(-ret));
@@ -108,7 +110,9 @@ static int slot_attach(struct virtio_devices *vd, struct vm *vm, int i,
 		return ret;
 	}
 	vd->acpi[i] = (struct acpi_mmio_device){
-		.base = base, .size = LAYOUT_VIRTIO_MMIO_SIZE, .irq = irq,
+		.base = base,
+		.size = LAYOUT_VIRTIO_MMIO_SIZE,
+		.irq = irq,
 	};
 	return 0;
 }
@@ -156,8 +160,10 @@ static int root_arg(struct virtio_devices *vd, const struct drive_config *d,
 	/* it lands on the kernel command line: hex digits and dashes only */
 	n = strspn(d->partuuid, "0123456789abcdefABCDEF-");
 	if (d->partuuid[n] || n == 0 || n > 64) {
-		snprintf(err, errlen, "drive '%s': partuuid '%s' is not a "
-			 "partition UUID", d->id, d->partuuid);
+		snprintf(err, errlen,
+			 "drive '%s': partuuid '%s' is not a "
+			 "partition UUID",
+			 d->id, d->partuuid);
 		return -EINVAL;
 	}
 	snprintf(vd->cmdline_root, sizeof(vd->cmdline_root),
@@ -186,9 +192,9 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 	if (total > LAYOUT_VIRTIO_MAX_DEVICES) {
 		snprintf(err, errlen,
 			 "%d virtio devices requested, at most %d fit (one "
-			 "IRQ each, %d to %d)", total,
-			 LAYOUT_VIRTIO_MAX_DEVICES, LAYOUT_VIRTIO_IRQ_BASE,
-			 LAYOUT_VIRTIO_IRQ_LAST);
+			 "IRQ each, %d to %d)",
+			 total, LAYOUT_VIRTIO_MAX_DEVICES,
+			 LAYOUT_VIRTIO_IRQ_BASE, LAYOUT_VIRTIO_IRQ_LAST);
 		return -E2BIG;
 	}
 	drive_order(cfg, order);

@@ -6,13 +6,13 @@
  *
  * Order (fixed, and the same on the command line and in the DSDT): the root
  * drive first, then the other drives in configuration order, then the rng.
- * Device i gets the window LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_VIRTIO_MMIO_SIZE
- * and IRQ LAYOUT_VIRTIO_IRQ_BASE + i. virtio_mmio registers command-line
- * devices in the order given and virtio_blk names disks vda, vdb, ... in
- * probe order, so the root drive is /dev/vda and the k-th other drive is
- * the (k+1)-th letter. With ACPI-described devices and modular drivers
- * (Debian's cloud kernel) the probe order follows the DSDT, which is the
- * same order.
+ * Device i gets the window LAYOUT_VIRTIO_MMIO_BASE + i *
+ * LAYOUT_VIRTIO_MMIO_SIZE and IRQ LAYOUT_VIRTIO_IRQ_BASE + i. virtio_mmio
+ * registers command-line devices in the order given and virtio_blk names disks
+ * vda, vdb, ... in probe order, so the root drive is /dev/vda and the k-th
+ * other drive is the (k+1)-th letter. With ACPI-described devices and modular
+ * drivers (Debian's cloud kernel) the probe order follows the DSDT, which is
+ * the same order.
  */
 #ifndef FIGMENT_DEVICES_VIRTIO_VIRTIO_DEVICES_H
 #define FIGMENT_DEVICES_VIRTIO_VIRTIO_DEVICES_H

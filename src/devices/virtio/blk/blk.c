@@ -19,7 +19,7 @@
 #include "util/checked.h"
 #include "util/log.h"
 
-#define SECTOR 512ULL
+#define SECTOR	 512ULL
 #define HDR_SIZE 16 /* struct virtio_blk_outhdr */
 #define SEG_SIZE 16 /* struct virtio_blk_discard_write_zeroes */
 
@@ -30,6 +30,7 @@ struct virtio_blk {
 	bool read_only;
 	bool can_discard; /* DISCARD and WRITE_ZEROES offered */
 	enum drive_cache cache;
+	char drive_id[CONFIG_ID_MAX + 1];
 	char id[VIRTIO_BLK_ID_BYTES]; /* not NUL-terminated when full */
 	struct virtio_blk_config config;
 	/* scratch for one request, used under vdev.lock */
@@ -112,7 +113,9 @@ static uint8_t blk_rw(struct virtio_blk *b, const struct virtq_chain *c,
 static int blk_punch(int fd, uint64_t off, uint64_t len)
 {
 	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			 (off_t)off, (off_t)len) ? -errno : 0;
+			 (off_t)off, (off_t)len)
+		       ? -errno
+		       : 0;
 }
 
 /* Zeroes that read back as zeroes: ZERO_RANGE keeps the blocks allocated;
@@ -120,9 +123,8 @@ static int blk_punch(int fd, uint64_t off, uint64_t len)
  * config.write_zeroes_may_unmap allows. */
 static int blk_zero(int fd, uint64_t off, uint64_t len, bool unmap)
 {
-	if (!unmap &&
-	    !fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-		       (off_t)off, (off_t)len))
+	if (!unmap && !fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+				 (off_t)off, (off_t)len))
 		return 0;
 	if (!unmap && errno != EOPNOTSUPP)
 		return -errno;
@@ -302,7 +304,8 @@ static void blk_fill_config(struct virtio_blk *b)
 	cfg->seg_max = htole32(VIRTQ_MAX_SIZE - 2);
 	cfg->blk_size = htole32(SECTOR);
 	if (b->can_discard) {
-		cfg->max_discard_sectors = htole32(VIRTIO_BLK_MAX_DISCARD_SECTORS);
+		cfg->max_discard_sectors =
+			htole32(VIRTIO_BLK_MAX_DISCARD_SECTORS);
 		cfg->max_discard_seg = htole32(VIRTIO_BLK_MAX_DISCARD_SEG);
 		cfg->discard_sector_alignment = htole32(1);
 		cfg->max_write_zeroes_sectors =
@@ -310,6 +313,50 @@ static void blk_fill_config(struct virtio_blk *b)
 		cfg->max_write_zeroes_seg = htole32(VIRTIO_BLK_MAX_DISCARD_SEG);
 		cfg->write_zeroes_may_unmap = 1;
 	}
+}
+
+/* Opens @path for a drive and sizes it; 0 with *fd, *size and *st set, or
+ * a negative errno with the reason in @err. */
+static int blk_open(const char *id, const char *path, bool read_only, int *fd,
+		    uint64_t *size, struct stat *st, char *err, size_t errlen)
+{
+	int ret;
+
+	*fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (*fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "drive '%s': cannot open %s: %s", id, path,
+			 strerror(errno));
+		return ret;
+	}
+	if (fstat(*fd, st)) {
+		ret = -errno;
+		snprintf(err, errlen, "drive '%s': cannot stat %s: %s", id, path,
+			 strerror(errno));
+		goto fail;
+	}
+	ret = blk_size(*fd, st, size);
+	if (ret) {
+		snprintf(err, errlen,
+			 "drive '%s': %s is not a regular file or block device",
+			 id, path);
+		goto fail;
+	}
+	if (*size < SECTOR) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "drive '%s': %s is smaller than 512 bytes",
+			 id, path);
+		goto fail;
+	}
+	if (*size % SECTOR)
+		log_warn("drive '%s': size of %s is not a multiple of 512; "
+			 "the last %llu bytes are not visible to the guest",
+			 id, path, (unsigned long long)(*size % SECTOR));
+	return 0;
+fail:
+	close(*fd);
+	*fd = -1;
+	return ret;
 }
 
 int virtio_blk_create(const struct drive_config *d,
@@ -333,38 +380,11 @@ int virtio_blk_create(const struct drive_config *d,
 	}
 	b->read_only = d->is_read_only;
 	b->cache = d->cache_type;
-	b->fd = open(d->path_on_host,
-		     (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "drive '%s': cannot open %s: %s", d->id,
-			 d->path_on_host, strerror(errno));
+	snprintf(b->drive_id, sizeof(b->drive_id), "%s", d->id);
+	ret = blk_open(d->id, d->path_on_host, b->read_only, &b->fd, &size, &st,
+		       err, errlen);
+	if (ret)
 		goto fail_free;
-	}
-	if (fstat(b->fd, &st)) {
-		ret = -errno;
-		snprintf(err, errlen, "drive '%s': cannot stat %s: %s", d->id,
-			 d->path_on_host, strerror(errno));
-		goto fail_close;
-	}
-	ret = blk_size(b->fd, &st, &size);
-	if (ret) {
-		snprintf(err, errlen,
-			 "drive '%s': %s is not a regular file or block device",
-			 d->id, d->path_on_host);
-		goto fail_close;
-	}
-	if (size < SECTOR) {
-		ret = -EINVAL;
-		snprintf(err, errlen, "drive '%s': %s is smaller than 512 bytes",
-			 d->id, d->path_on_host);
-		goto fail_close;
-	}
-	if (size % SECTOR)
-		log_warn("drive '%s': size of %s is not a multiple of 512; "
-			 "the last %llu bytes are not visible to the guest",
-			 d->id, d->path_on_host,
-			 (unsigned long long)(size % SECTOR));
 	b->capacity = size / SECTOR;
 	b->can_discard = !b->read_only && blk_probe_discard(b->fd, &st, size);
 	/* strncpy semantics on purpose: a 20-byte serial has no NUL */
@@ -393,4 +413,36 @@ fail_close:
 fail_free:
 	free(b);
 	return ret;
+}
+
+const char *virtio_blk_drive_id(struct virtio_mmio_dev *dev)
+{
+	return dev->ops == &blk_ops ? to_blk(dev)->drive_id : NULL;
+}
+
+int virtio_blk_set_backing(struct virtio_mmio_dev *dev, const char *path,
+			   char *err, size_t errlen)
+{
+	struct virtio_blk *b = to_blk(dev);
+	uint64_t size;
+	struct stat st;
+	int fd, ret;
+
+	if (dev->ops != &blk_ops) {
+		snprintf(err, errlen, "not a block device");
+		return -EINVAL;
+	}
+	ret = blk_open(b->drive_id, path, b->read_only, &fd, &size, &st, err,
+		       errlen);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&dev->lock);
+	close(b->fd);
+	b->fd = fd;
+	b->capacity = size / SECTOR;
+	b->can_discard = b->can_discard && blk_probe_discard(fd, &st, size);
+	blk_fill_config(b);
+	virtio_mmio_config_changed(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
 }

@@ -27,9 +27,9 @@
 #include "devices/virtio/mmio.h"
 #include "vstate/memory.h"
 
-#define VIRTIO_BLK_QUEUE_SIZE 256
-#define VIRTIO_BLK_MAX_REQUEST (1ULL << 30)
-#define VIRTIO_BLK_MAX_DISCARD_SEG 16
+#define VIRTIO_BLK_QUEUE_SIZE	       256
+#define VIRTIO_BLK_MAX_REQUEST	       (1ULL << 30)
+#define VIRTIO_BLK_MAX_DISCARD_SEG     16
 #define VIRTIO_BLK_MAX_DISCARD_SECTORS (1U << 22) /* 2 GiB per segment */
 
 /*
@@ -42,5 +42,18 @@
 int virtio_blk_create(const struct drive_config *d,
 		      const struct guest_memory *mem,
 		      struct virtio_mmio_dev **out, char *err, size_t errlen);
+
+/*
+ * Media change: replaces the backing file of a running drive with @path
+ * (opened like the original, same read-only mode), updates the capacity
+ * and raises a configuration interrupt so the guest rereads it. Requests
+ * after the swap go to the new file. Returns 0, or a negative errno with
+ * the reason in @err (the old file stays).
+ */
+int virtio_blk_set_backing(struct virtio_mmio_dev *dev, const char *path,
+			   char *err, size_t errlen);
+
+/* The drive id a virtio-blk device was created for; NULL for others. */
+const char *virtio_blk_drive_id(struct virtio_mmio_dev *dev);
 
 #endif

@@ -11,7 +11,7 @@
 #include "devices/virtio/mmio.h"
 #include "vstate/memory.h"
 
-#define VIRTIO_RNG_QUEUE_SIZE 256
+#define VIRTIO_RNG_QUEUE_SIZE	 256
 #define VIRTIO_RNG_MAX_PER_CHAIN (64 * 1024)
 
 /* Creates the device over @mem (which must outlive it); stores it in *@out

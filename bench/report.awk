@@ -1,0 +1,134 @@
+# Turns bench/run.sh's raw file (vmm_timer lines "vmm=SET:VMM:GUEST key=value
+# ...", and "# ..." comments) into the markdown results table: medians per
+# (SET, VMM, GUEST) and the figment/QEMU ratio. POSIX awk (Debian's mawk has
+# no asort). Runs that failed (status != 0, or a marker never seen) are left
+# out of every median and counted in the "runs" row.
+# Variables: header= (first lines of the report, "\n"-separated).
+
+function median(key,    n, i, j, v, a) {
+	n = cnt[key]
+	if (n == 0)
+		return ""
+	for (i = 1; i <= n; i++)
+		a[i] = val[key, i] + 0
+	for (i = 2; i <= n; i++) {	# insertion sort: n is small
+		v = a[i]
+		for (j = i - 1; j >= 1 && a[j] > v; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = v
+	}
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+# cell SET VMM GUEST FIELD DIVISOR FORMAT: the median, scaled, or "—".
+function cell(set, vmm, guest, field, div, fmt,    m) {
+	m = median(set SUBSEP vmm SUBSEP guest SUBSEP field)
+	return m == "" ? "—" : sprintf(fmt, m / div)
+}
+
+function ratio(set, guest, field,    f, q) {
+	f = median(set SUBSEP "figment" SUBSEP guest SUBSEP field)
+	q = median(set SUBSEP "qemu" SUBSEP guest SUBSEP field)
+	return (f == "" || q == "" || q == 0) ? "—" : sprintf("%.2f", f / q)
+}
+
+function row(set, guest, label, field, div, fmt) {
+	printf "| %s | %s | %s | %s | %s |\n", guest, label,
+		cell(set, "figment", guest, field, div, fmt),
+		cell(set, "qemu", guest, field, div, fmt), ratio(set, guest, field)
+}
+
+function runs_cell(set, vmm, guest,    k) {
+	k = set SUBSEP vmm SUBSEP guest
+	return (k in total) ? sprintf("%d of %d ok", ok[k] + 0, total[k]) : "—"
+}
+
+/^vmm=/ {
+	split(substr($1, 5), id, ":")	# SET:VMM:GUEST
+	if (id[1] == "warmup")
+		next
+	k = id[1] SUBSEP id[2] SUBSEP id[3]
+	if (!(k in total))
+		groups[++ngroups] = k
+	total[k]++
+	good = 1
+	split("", f)
+	for (i = 2; i <= NF; i++) {
+		eq = index($i, "=")
+		f[substr($i, 1, eq - 1)] = substr($i, eq + 1)
+	}
+	# A run counts when the VMM exited 0 after the guest's output was complete.
+	if (f["status"] != "0" || f["marker_us"] + 0 < 0 || f["end_us"] + 0 < 0)
+		good = 0
+	if (!good)
+		next
+	ok[k]++
+	for (name in f) {
+		if (name == "status" || f[name] + 0 < 0)
+			continue
+		if ((name == "peak_rss_kib" || name == "ovh_kib" || name == "ovh_anon_kib") && f["samples"] + 0 == 0)
+			continue
+		ck = k SUBSEP name
+		val[ck, ++cnt[ck]] = f[name] + 0
+	}
+}
+
+END {
+	n = split(header, h, "\n")
+	for (i = 1; i <= n; i++)
+		print h[i]
+
+	print ""
+	print "## In the nested lab: minimal 6.1 kernel + busybox initramfs, 1 vCPU, 128 MiB"
+	print ""
+	print "**Times in the lab are emulated (QEMU TCG around real KVM): compare the ratios, not the absolute figures.**"
+	print "Medians; runs alternate figment/QEMU. exec → /init: until `echo FIG-INIT` run by the guest's /init"
+	print "appears on the VMM's stdout. Overhead: peak over smaps samples (every 20 ms) of the VMM's Rss outside"
+	print "its 128 MiB guest-RAM mapping."
+	print ""
+	print "| guest | metric | figment | QEMU microvm | figment/QEMU |"
+	print "|---|---|---|---|---|"
+	nk = split(lab_kernels, ks, " ")
+	for (i = 1; i <= nk; i++) {
+		g = ks[i]
+		printf "| %s | runs | %s | %s | |\n", g, runs_cell("lab", "figment", g), runs_cell("lab", "qemu", g)
+		row("lab", g, "exec → /init (ms)", "marker_us", 1000, "%.0f")
+		row("lab", g, "exec → VMM exit (ms)", "exit_us", 1000, "%.0f")
+		row("lab", g, "exec → first output (ms)", "first_us", 1000, "%.0f")
+		row("lab", g, "figment boot timer: exec → boot marker (ms)", "boottimer_us", 1000, "%.0f")
+		row("lab", g, "peak RSS, ru_maxrss (MiB)", "maxrss_kib", 1024, "%.1f")
+		row("lab", g, "VMM overhead: peak Rss − guest RAM (MiB)", "ovh_kib", 1024, "%.1f")
+		row("lab", g, "… of which anonymous (MiB)", "ovh_anon_kib", 1024, "%.1f")
+	}
+
+	print ""
+	print "## On the host's /dev/kvm (kvm_pvm): kernel-less guest"
+	print ""
+	print "`bench/guest/hello_pvh.S`: a PVH ELF that prints two lines on COM1 and resets through an i8042"
+	print "(QEMU gets `-device i8042`; QEMU's microvm firmware cannot enter the 64-bit-only test bzImages such"
+	print "as tests/guests/hello.bin). Medians; runs alternate figment/QEMU; smaps sampled every 5 ms."
+	print ""
+	print "| guest | metric | figment | QEMU microvm | figment/QEMU |"
+	print "|---|---|---|---|---|"
+	g = "hello_pvh"
+	printf "| %s | runs | %s | %s | |\n", g, runs_cell("host", "figment", g), runs_cell("host", "qemu", g)
+	row("host", g, "exec → first output (ms)", "first_us", 1000, "%.1f")
+	row("host", g, "exec → output complete (ms)", "end_us", 1000, "%.1f")
+	row("host", g, "exec → VMM exit (ms)", "exit_us", 1000, "%.1f")
+	row("host", g, "peak RSS, ru_maxrss (MiB)", "maxrss_kib", 1024, "%.1f")
+	row("host", g, "VMM overhead: peak Rss − guest RAM (MiB)", "ovh_kib", 1024, "%.1f")
+	row("host", g, "… of which anonymous (MiB)", "ovh_anon_kib", 1024, "%.1f")
+	print ""
+	print "figment alone, same host:"
+	print ""
+	print "| guest | metric | figment |"
+	print "|---|---|---|"
+	g = "hello.bin"
+	printf "| %s | runs | %s |\n", g, runs_cell("host", "figment", g)
+	printf "| %s | exec → first output (ms) | %s |\n", g, cell("host", "figment", g, "first_us", 1000, "%.1f")
+	printf "| %s | exec → VMM exit (ms) | %s |\n", g, cell("host", "figment", g, "exit_us", 1000, "%.1f")
+	g = "marker.bin"
+	printf "| %s | runs | %s |\n", g, runs_cell("host", "figment", g)
+	printf "| %s | boot timer: exec → boot marker (ms) | %s |\n", g, cell("host", "figment", g, "boottimer_us", 1000, "%.2f")
+	printf "| %s | exec → VMM exit (ms) | %s |\n", g, cell("host", "figment", g, "exit_us", 1000, "%.1f")
+}
