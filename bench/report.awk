@@ -3,7 +3,7 @@
 # (SET, VMM, GUEST) and the figment/QEMU ratio. POSIX awk (Debian's mawk has
 # no asort). Runs that failed (status != 0, or a marker never seen) are left
 # out of every median and counted in the "runs" row.
-# Variables: header= (first lines of the report, "\n"-separated).
+# Input: ENVIRON["BENCH_HEADER"] (first lines of the report), -v lab_kernels=.
 
 function median(key,    n, i, j, v, a) {
 	n = cnt[key]
@@ -48,6 +48,7 @@ function runs_cell(set, vmm, guest,    k) {
 	if (id[1] == "warmup")
 		next
 	k = id[1] SUBSEP id[2] SUBSEP id[3]
+	seen[id[1]] = 1
 	if (!(k in total))
 		groups[++ngroups] = k
 	total[k]++
@@ -74,10 +75,17 @@ function runs_cell(set, vmm, guest,    k) {
 }
 
 END {
-	n = split(header, h, "\n")
+	n = split(ENVIRON["BENCH_HEADER"], h, "\n")
 	for (i = 1; i <= n; i++)
 		print h[i]
 
+	if ("lab" in seen)
+		lab_table()
+	if ("host" in seen)
+		host_table()
+}
+
+function lab_table(    nk, ks, i, g) {
 	print ""
 	print "## In the nested lab: minimal 6.1 kernel + busybox initramfs, 1 vCPU, 128 MiB"
 	print ""
@@ -101,6 +109,9 @@ END {
 		row("lab", g, "… of which anonymous (MiB)", "ovh_anon_kib", 1024, "%.1f")
 	}
 
+}
+
+function host_table(    g) {
 	print ""
 	print "## On the host's /dev/kvm (kvm_pvm): kernel-less guest"
 	print ""

@@ -28,7 +28,7 @@ FIGMENT_TOOLS=$(cd "$(dirname "$0")/.." && pwd)
 smp=2 mem=2048 timeout=300 with_qemu=0 extra="" verbose=0
 figment=""
 [ -x "$FIGMENT_TOOLS/../build/figment" ] && figment=$FIGMENT_TOOLS/../build/figment
-usage() { sed -n '5,13p' "$0" >&2; exit 2; }
+usage() { sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit "${1:-2}"; }
 need() { [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; usage; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--extra) need "$@"; extra=$2; shift ;;
 	--with-qemu) with_qemu=1 ;;
 	--verbose) verbose=1 ;;
-	-h | --help) usage ;;
+	-h | --help) usage 0 ;;
 	--) shift; break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
 	*) break ;;
@@ -159,7 +159,7 @@ console_tail() {
 	tr -d '\r' <"$run/console.log" | sed 's#\x1b\[[0-9;?]*[ -/]*[@-~]##g; s#\x1b.##g' | tail -n 20 >&2
 	if [ -s "$run/qemu.log" ]; then
 		echo "lab: QEMU said:" >&2
-		tail -n 10 "$run/qemu.log" >&2
+		grep -v "TCG doesn't support requested feature" "$run/qemu.log" | tail -n 10 >&2
 	fi
 }
 if [ "$verbose" = 1 ]; then

@@ -1,0 +1,128 @@
+#!/bin/bash
+# figment's benchmark (`make bench`): figment against QEMU microvm, the same
+# guests, the same measuring code (bench/vmm_timer.c), runs alternating
+# between the two VMMs so that machine noise hits both.
+#
+#   bench/run.sh [FIGMENT]        (default build/figment)
+#
+# 1. On the host's /dev/kvm (kvm_pvm: kernel-less guests only): exec to first
+#    output and to exit, peak RSS and memory overhead, with a PVH guest both
+#    VMMs can boot (bench/guest/hello_pvh.S); figment alone on
+#    tests/guests/hello.bin and marker.bin (its boot timer).
+# 2. In the nested lab (tools/lab/run.sh --with-qemu, one lab boot): the
+#    minimal 6.1 kernel + busybox initramfs, 1 vCPU, 128 MiB, exec to the
+#    guest's /init and to exit, RSS and overhead (bench/lab.sh).
+# Writes build/bench/raw.txt (every run) and build/bench/results.md (the table,
+# also printed on stdout).
+#
+# Environment:
+#   BENCH_HOST_RUNS   runs per VMM on the host (default 20)
+#   BENCH_LAB_RUNS    runs per VMM and kernel in the lab (default 10)
+#   BENCH_LAB_KERNELS guest kernels in the lab (default "bzImage vmlinux")
+#   BENCH_GUEST_ARGS  appended to both VMMs' guest command line in the lab
+#                     (default "acpi=off": the same MP-table boot for both)
+#   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1  leave a part out
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+FIGMENT=$(realpath "${1:-build/figment}")
+HOST_RUNS=${BENCH_HOST_RUNS:-20}
+LAB_RUNS=${BENCH_LAB_RUNS:-10}
+LAB_KERNELS=${BENCH_LAB_KERNELS:-bzImage vmlinux}
+GUEST_ARGS=${BENCH_GUEST_ARGS-acpi=off}
+OUT=$ROOT/build/bench
+QEMU=${BENCH_QEMU:-qemu-system-x86_64}
+
+die() { echo "bench: error: $*" >&2; exit 1; }
+step() { echo "bench: $*" >&2; }
+
+[ -x "$FIGMENT" ] || die "$FIGMENT not found (make figment)"
+command -v "$QEMU" >/dev/null || die "$QEMU missing (tools/deps.sh installs qemu-system-x86)"
+for g in hello marker; do
+	[ -f build/guests/$g.bin ] || die "build/guests/$g.bin missing (make test-guests)"
+done
+mkdir -p "$OUT"
+rm -rf "$OUT/extra"
+mkdir -p "$OUT/extra" "$OUT/logs"
+
+# Static, so the same binary runs in the lab, which has no libc of its own
+# beyond what figment and QEMU bring.
+gcc -O2 -static -Wall -Wextra -Werror -o "$OUT/vmm_timer" bench/vmm_timer.c
+gcc -c -o "$OUT/hello_pvh.o" bench/guest/hello_pvh.S
+ld --no-warn-rwx-segments -T bench/guest/bench_guest.ld -o "$OUT/hello_pvh.elf" "$OUT/hello_pvh.o"
+
+RAW=$OUT/raw.txt
+: >"$RAW"
+{
+	echo "# figment bench, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "# figment: $FIGMENT, git $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+	echo "# host: $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "# qemu: $("$QEMU" --version | head -n 1)"
+} >>"$RAW"
+
+T=$OUT/vmm_timer
+QEMU_MICROVM=(-M microvm,x-option-roms=off,rtc=off,isa-serial=on -enable-kvm -m 128 -smp 1
+	-nodefaults -no-user-config -nographic -serial stdio -no-reboot)
+
+host_figment() { # GUEST-NAME KERNEL MARKER END [figment flags...]
+	local name=$1 kernel=$2 mark=$3 end=$4
+	shift 4
+	"$T" -n "host:figment:$name" -m "$mark" -e "$end" -g 128 -i 5 -t 30 \
+		-b 'guest boot time ' -o "$OUT/logs/figment-$name" -- \
+		"$FIGMENT" run --kernel "$kernel" --mem 128 "$@"
+}
+
+host_qemu() { # GUEST-NAME KERNEL MARKER END
+	# -cpu host,-arch-capabilities: QEMU aborts on kvm_pvm setting MSR 0x10a
+	# otherwise. -device i8042: the guest ends through an i8042 reset, which
+	# microvm lacks (with -no-reboot the reset ends QEMU).
+	"$T" -n "host:qemu:$1" -m "$3" -e "$4" -g 128 -i 5 -t 30 -o "$OUT/logs/qemu-$1" -- \
+		"$QEMU" "${QEMU_MICROVM[@]}" -cpu host,-arch-capabilities -device i8042 \
+		-kernel "$2"
+}
+
+if [ "${BENCH_SKIP_HOST:-0}" != 1 ]; then
+	[ -w /dev/kvm ] || die "/dev/kvm is missing or not writable (BENCH_SKIP_HOST=1 leaves this part out)"
+	step "host: $HOST_RUNS runs each of figment and QEMU on the PVH bench guest"
+	pvh=$OUT/hello_pvh.elf
+	host_figment hello_pvh "$pvh" hello resetting | sed 's/^vmm=host:/vmm=warmup:/' >>"$RAW"
+	host_qemu hello_pvh "$pvh" hello resetting | sed 's/^vmm=host:/vmm=warmup:/' >>"$RAW"
+	for i in $(seq "$HOST_RUNS"); do
+		if [ $((i % 2)) = 1 ]; then
+			host_figment hello_pvh "$pvh" hello resetting >>"$RAW"
+			host_qemu hello_pvh "$pvh" hello resetting >>"$RAW"
+		else
+			host_qemu hello_pvh "$pvh" hello resetting >>"$RAW"
+			host_figment hello_pvh "$pvh" hello resetting >>"$RAW"
+		fi
+	done
+	step "host: $HOST_RUNS runs of figment on hello.bin and marker.bin"
+	for i in $(seq "$HOST_RUNS"); do
+		host_figment hello.bin build/guests/hello.bin hello resetting >>"$RAW"
+		host_figment marker.bin build/guests/marker.bin M M --boot-timer >>"$RAW"
+	done
+fi
+
+if [ "${BENCH_SKIP_LAB:-0}" != 1 ]; then
+	step "lab: $LAB_RUNS runs each of figment and QEMU per kernel ($LAB_KERNELS), in one lab boot"
+	cp "$T" bench/lab.sh "$OUT/extra/"
+	printf '%s\n' "$GUEST_ARGS" >"$OUT/extra/guest-args"
+	# A lab run takes 2-4 s per guest boot under TCG, more on a busy machine.
+	lab_timeout=$((300 + LAB_RUNS * 2 * 30 * $(echo "$LAB_KERNELS" | wc -w)))
+	# shellcheck disable=SC2086
+	if ! tools/lab/run.sh --with-qemu --extra "$OUT/extra" --timeout "$lab_timeout" \
+		-- "sh /extra/lab.sh $LAB_RUNS $LAB_KERNELS" >"$OUT/lab.txt" 2>"$OUT/lab.err"; then
+		cat "$OUT/lab.err" >&2
+		tail -n 20 "$OUT/lab.txt" >&2
+		die "the lab run failed (output in $OUT/lab.txt, $OUT/lab.err)"
+	fi
+	grep -E '^(vmm=|#)' "$OUT/lab.txt" >>"$RAW"
+	grep -v -E '^(vmm=|#)' "$OUT/lab.txt" >&2 || true
+fi
+
+# Through the environment: awk -v would mangle the newlines and backslashes.
+BENCH_HEADER="# figment vs QEMU microvm
+$(grep '^# [^ ]' "$RAW" | sed 's/^# /- /')
+- raw per-run numbers: build/bench/raw.txt (vmm_timer lines; times in µs since fork, memory in KiB)" \
+awk -v lab_kernels="$LAB_KERNELS" -f bench/report.awk "$RAW" >"$OUT/results.md"
+cat "$OUT/results.md"
