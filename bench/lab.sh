@@ -11,20 +11,20 @@ runs=${1:?runs}
 shift
 T=/extra/vmm_timer
 [ -f /extra/guest-args ] && BENCH_GUEST_ARGS=$(cat /extra/guest-args)
-extra_args=${BENCH_GUEST_ARGS-acpi=off}
+extra_args=${BENCH_GUEST_ARGS-pci=off}
 
 # The same guest command line for both VMMs, except the reboot method each
 # needs: figment ends on an i8042 reset (reboot=k); QEMU microvm has no i8042
 # and ends on a triple fault under -no-reboot (reboot=t). fig_exit=reboot makes
-# /init reboot whether or not the kernel found ACPI. The marker is written
+# /init end both the same way, whether or not the kernel found ACPI. The marker is written
 # FIG-IN''IT so that the command line itself never contains "FIG-INIT" (the
 # shell in the guest removes the quotes).
 common="console=ttyS0 panic=-1 quiet $extra_args fig_exit=reboot fig_run=\"echo FIG-IN''IT\""
 
 cd /guest || exit 1
 echo "# lab: $(uname -r), $(nproc) CPUs, guest args: $extra_args"
-echo "# figment: $(figment --version 2>&1 | head -n 1)"
-echo "# qemu: $(qemu-system-x86_64 --version | head -n 1)"
+echo "# lab figment: $(figment --version 2>&1 | head -n 1)"
+echo "# lab qemu: $(qemu-system-x86_64 --version | head -n 1)"
 
 one() { # one VMM KERNEL TAG
 	vmm=$1 kernel=$2 tag=$3

@@ -20,10 +20,26 @@ function median(key,    n, i, j, v, a) {
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 
-# cell SET VMM GUEST FIELD DIVISOR FORMAT: the median, scaled, or "—".
-function cell(set, vmm, guest, field, div, fmt,    m) {
-	m = median(set SUBSEP vmm SUBSEP guest SUBSEP field)
-	return m == "" ? "—" : sprintf(fmt, m / div)
+function minimum(key,    n, i, m) {
+	n = cnt[key]
+	m = ""
+	for (i = 1; i <= n; i++)
+		if (m == "" || val[key, i] < m)
+			m = val[key, i]
+	return m
+}
+
+# cell SET VMM GUEST FIELD DIVISOR FORMAT: the median, scaled, or "—"; times
+# (DIVISOR 1000) also get their minimum: on a busy machine the median moves
+# with the load, the minimum shows what a run costs when nothing interferes.
+function cell(set, vmm, guest, field, div, fmt,    k, m) {
+	k = set SUBSEP vmm SUBSEP guest SUBSEP field
+	m = median(k)
+	if (m == "")
+		return "—"
+	if (div != 1000)
+		return sprintf(fmt, m / div)
+	return sprintf(fmt " (min " fmt ")", m / div, minimum(k) / div)
 }
 
 function ratio(set, guest, field,    f, q) {
@@ -90,9 +106,9 @@ function lab_table(    nk, ks, i, g) {
 	print "## In the nested lab: minimal 6.1 kernel + busybox initramfs, 1 vCPU, 128 MiB"
 	print ""
 	print "**Times in the lab are emulated (QEMU TCG around real KVM): compare the ratios, not the absolute figures.**"
-	print "Medians; runs alternate figment/QEMU. exec → /init: until `echo FIG-INIT` run by the guest's /init"
-	print "appears on the VMM's stdout. Overhead: peak over smaps samples (every 20 ms) of the VMM's Rss outside"
-	print "its 128 MiB guest-RAM mapping."
+	print "Medians (and minimum) of the runs, ratios of medians; runs alternate figment/QEMU. exec → /init:"
+	print "until `echo FIG-INIT`, run by the guest's /init, appears on the VMM's stdout. Overhead: peak over"
+	print "smaps samples (every 20 ms) of the VMM's Rss outside its 128 MiB guest-RAM mapping."
 	print ""
 	print "| guest | metric | figment | QEMU microvm | figment/QEMU |"
 	print "|---|---|---|---|---|"
@@ -117,7 +133,8 @@ function host_table(    g) {
 	print ""
 	print "`bench/guest/hello_pvh.S`: a PVH ELF that prints two lines on COM1 and resets through an i8042"
 	print "(QEMU gets `-device i8042`; QEMU's microvm firmware cannot enter the 64-bit-only test bzImages such"
-	print "as tests/guests/hello.bin). Medians; runs alternate figment/QEMU; smaps sampled every 5 ms."
+	print "as tests/guests/hello.bin). Medians (and minimum), ratios of medians; runs alternate figment/QEMU;"
+	print "smaps sampled every 5 ms. These times move with the machine's load (see the load averages above)."
 	print ""
 	print "| guest | metric | figment | QEMU microvm | figment/QEMU |"
 	print "|---|---|---|---|---|"

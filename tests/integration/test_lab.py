@@ -24,19 +24,26 @@ SCENARIOS = {
     "cloud-2": ("--kernel cloud-bzImage --initrd initramfs-cloud.cpio.gz --cpus 2 --mem 256",
                 "uname -r; nproc"),
     "reboot": ("--kernel bzImage --initrd initramfs.cpio.gz", "reboot -f"),
+    # Without kvm-clock the guest must calibrate its TSC; the lab's emulated
+    # PIT is too slow for that, so the lab's own TSC rate is passed in.
+    # ("detecte[d]" keeps grep from matching the command line in dmesg.)
     "hidden-hv": ("--kernel bzImage --initrd initramfs.cpio.gz --hide-hypervisor",
-                  "grep -c hypervisor /proc/cpuinfo; dmesg | grep -c 'Hypervisor detected'"),
+                  "grep -c hypervisor /proc/cpuinfo; dmesg | grep -c 'Hypervisor detecte[d]'"),
     "default-hv": ("--kernel bzImage --initrd initramfs.cpio.gz",
-                   "grep -c hypervisor /proc/cpuinfo; dmesg | grep -c 'Hypervisor detected: KVM'"),
+                   "grep -c hypervisor /proc/cpuinfo; dmesg | grep -c 'Hypervisor detecte[d]: KVM'"),
 }
+EXTRA_ARGS = {"hidden-hv": "tsc_early_khz=$khz"}
 
 
 def lab_script():
-    lines = ["cd /guest"]
+    lines = ["cd /guest",
+             """khz=$(awk -F: '/cpu MHz/{printf "%d", $2*1000; exit}' /proc/cpuinfo)"""]
     for name, (args, cmd) in SCENARIOS.items():
-        cmdline = f'{BASE} fig_run="{cmd}"'
+        cmdline = f'{BASE} {EXTRA_ARGS.get(name, "")} fig_run="{cmd}"'
         lines.append(f"echo '=== {name} start'")
-        lines.append(f"timeout 180 figment run {args} --boot-timer --cmdline {shlex.quote(cmdline)} 2>&1")
+        # double quotes: $khz expands in the lab shell, the rest is literal
+        quoted = '"' + cmdline.replace('\\', '\\\\').replace('"', '\\"') + '"'
+        lines.append(f"timeout 180 figment run {args} --boot-timer --cmdline {quoted} 2>&1")
         lines.append(f"echo \"=== {name} exit $?\"")
     return "\n".join(lines)
 
@@ -91,7 +98,7 @@ def test_linux_sees_kvm_by_default(lab_results):
     text, status = lab_results["default-hv"]
     assert status == 0, text
     counts = re.findall(r"^(\d+)$", text, re.M)
-    assert counts[:2] != ["0", "0"] and int(counts[0]) >= 1 and int(counts[1]) == 1, text
+    assert int(counts[0]) >= 1 and int(counts[1]) == 1, text
 
 
 def test_hidden_hypervisor_is_hidden_from_linux(lab_results):
