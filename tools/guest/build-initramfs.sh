@@ -50,6 +50,7 @@ for applet in $("$BUSYBOX" --list-full); do
 	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
 install -m 0755 "$INIT" "$root/init"
+: >"$root/.fig-initramfs" # tells /init it may switch to a root= disk
 mknod "$root/dev/console" c 5 1
 mknod "$root/dev/null" c 1 3
 
