@@ -12,6 +12,9 @@
 # 2. In the nested lab (tools/lab/run.sh --with-qemu, one lab boot): the
 #    minimal 6.1 kernel + busybox initramfs, 1 vCPU, 128 MiB, exec to the
 #    guest's /init and to exit, RSS and overhead (bench/lab.sh).
+# 3. In a second lab run: block I/O, figment's virtio-blk vs QEMU's
+#    virtio-blk-device on the same image (bench/blk.sh; its table is
+#    appended to results.md).
 # Writes build/bench/raw.txt (every run) and build/bench/results.md (the table,
 # also printed on stdout).
 #
@@ -22,7 +25,9 @@
 #   BENCH_GUEST_ARGS  appended to both VMMs' guest command line in the lab
 #                     (default "pci=off": the minimal kernel has PCI support
 #                     for ACPI's sake, and both machines have no PCI bus)
-#   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1  leave a part out
+#   BENCH_BLK_RUNS, BENCH_BLK_SECONDS, BENCH_BLK_MIB  see bench/blk.sh
+#   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1 / BENCH_SKIP_BLK=1  leave a part out
+#                     (BENCH_SKIP_LAB=1 leaves out the block benchmark too)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -128,3 +133,10 @@ $(grep '^# [^ ]' "$RAW" | sed 's/^# /- /')
 - raw per-run numbers: build/bench/raw.txt (vmm_timer lines; times in µs since fork, memory in KiB)" \
 awk -v lab_kernels="$LAB_KERNELS" -f bench/report.awk "$RAW" >"$OUT/results.md"
 cat "$OUT/results.md"
+
+if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_BLK:-0}" != 1 ]; then
+	step "lab: block I/O (bench/blk.sh)"
+	echo
+	bench/blk.sh "$FIGMENT"
+	{ echo; cat "$OUT/blk-results.md"; } >>"$OUT/results.md"
+fi

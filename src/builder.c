@@ -37,7 +37,7 @@ static void builder_i8042_irq(void *opaque, int level)
 {
 	struct vmm *vmm = opaque;
 
-	vm_irq_line(&vmm->vm, 1, level);
+	vm_irq_line(&vmm->vm, LAYOUT_I8042_IRQ, level);
 }
 
 static void builder_i8042_reset(void *opaque)

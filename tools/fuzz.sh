@@ -17,13 +17,24 @@ cd "$(dirname "$0")/.."
 CC=${FUZZ_CC:-clang}
 OUT=build-fuzz
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-ALL="fuzz_virtqueue fuzz_virtio_blk fuzz_virtio_mmio"
+ALL="fuzz_virtqueue fuzz_virtio_blk fuzz_virtio_mmio fuzz_http fuzz_config_json
+fuzz_boot"
 # Only the code under test: the harnesses do not need KVM or the rest.
 SRCS="src/devices/virtio/queue.c src/devices/virtio/mmio.c
 src/devices/virtio/blk/blk.c src/devices/virtio/rng/rng.c
-src/vstate/memory.c src/util/log.c"
+src/vstate/memory.c src/util/log.c src/api/http.c src/config/*.c
+src/util/metrics.c src/util/event_loop.c src/arch/x86/boot.c
+src/arch/x86/boot_bzimage.c src/arch/x86/boot_elf.c src/arch/x86/e820.c"
+LIBS="-ljansson"
 CFLAGS="-std=gnu11 -g -O1 -Isrc -D_GNU_SOURCE -pthread -fno-omit-frame-pointer"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+# The loader harness also starts from the test guests (built, not committed).
+extra_seeds() {
+	if [ "$1" = fuzz_boot ] && [ -d build/guests ]; then
+		echo build/guests
+	fi
+}
 
 mode=run
 case "${1:-}" in
@@ -45,19 +56,19 @@ for n in $names; do
 		mkdir -p "$OUT/replay"
 		# shellcheck disable=SC2086
 		$CC $CFLAGS $SAN -o "$OUT/replay/$n" "tests/fuzz/$n.c" \
-			tests/fuzz/replay_main.c $SRCS
+			tests/fuzz/replay_main.c $SRCS $LIBS
 		"$OUT/replay/$n" "tests/fuzz/corpus/$n" \
-			"tests/fuzz/regressions/$n" || status=1
+			"tests/fuzz/regressions/$n" $(extra_seeds "$n") || status=1
 		continue
 	fi
 	mkdir -p "$OUT/corpus/$n" "$OUT/crashes/$n"
 	# shellcheck disable=SC2086
 	$CC $CFLAGS -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o "$OUT/$n" "tests/fuzz/$n.c" $SRCS
+		-fno-sanitize-recover=undefined -o "$OUT/$n" "tests/fuzz/$n.c" $SRCS $LIBS
 	echo "fuzz: $n for ${SECONDS_EACH}s" >&2
 	"$OUT/$n" -max_total_time="$SECONDS_EACH" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$OUT/crashes/$n/" \
-		"$OUT/corpus/$n" "tests/fuzz/corpus/$n" || status=1
+		"$OUT/corpus/$n" "tests/fuzz/corpus/$n" $(extra_seeds "$n") || status=1
 done
 exit $status

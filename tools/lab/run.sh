@@ -11,6 +11,8 @@
 #                     (default: build/figment in this repo when it exists)
 #     --with-qemu     also put qemu-system-x86_64 (+ microvm firmware in /usr/share/qemu)
 #     --extra DIR     copy DIR's contents to /extra in the lab
+#     --tool PATH     also put the host program PATH (with its libraries) in
+#                     /usr/local/bin of the lab; repeatable (e.g. curl)
 #     --verbose       also print the lab console (stripped) and timings on stderr
 #
 # Inside the lab: the command runs with sh -c from /, stdin /dev/null; guest
@@ -26,6 +28,7 @@ FIGMENT_TOOLS=$(cd "$(dirname "$0")/.." && pwd)
 . "$FIGMENT_TOOLS/guest/lib.sh"
 
 smp=2 mem=2048 timeout=300 with_qemu=0 extra="" verbose=0
+tools=()
 figment=""
 [ -x "$FIGMENT_TOOLS/../build/figment" ] && figment=$FIGMENT_TOOLS/../build/figment
 usage() { sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit "${1:-2}"; }
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--timeout) need "$@"; timeout=$2; shift ;;
 	--figment) need "$@"; figment=$2; shift ;;
 	--extra) need "$@"; extra=$2; shift ;;
+	--tool) need "$@"; tools+=("$2"); shift ;;
 	--with-qemu) with_qemu=1 ;;
 	--verbose) verbose=1 ;;
 	-h | --help) usage 0 ;;
@@ -78,6 +82,10 @@ root=$run/root
 mkdir -p "$root/lab"
 printf '%s\n' "$cmd" >"$root/lab/cmd"
 [ -n "$figment" ] && fig_copy_binary "$root" "$figment" /usr/local/bin/figment
+for t in "${tools[@]}"; do
+	[ -x "$t" ] || fig_die "--tool $t is not an executable"
+	fig_copy_binary "$root" "$t" "/usr/local/bin/$(basename "$t")"
+done
 if [ -n "$extra" ]; then
 	mkdir -p "$root/extra"
 	cp -a "$extra/." "$root/extra/"

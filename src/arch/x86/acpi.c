@@ -285,6 +285,36 @@ static void acpi_dsdt_com1(struct aml_buf *b)
 	aml_device_end(b, dev);
 }
 
+/* The i8042 keyboard controller (data 0x60, command/status 0x64, IRQ 1).
+ * Linux's i8042 driver looks for it through PNP first; described, it binds
+ * at once instead of probing, and atkbd can receive the Ctrl-Alt-Del the
+ * VMM injects. */
+static void acpi_dsdt_i8042(struct aml_buf *b)
+{
+	uint8_t res_data[32];
+	struct aml_buf res;
+	size_t dev;
+
+	aml_init(&res, res_data, sizeof(res_data));
+	aml_res_io(&res, LAYOUT_PORT_I8042_DATA, LAYOUT_PORT_I8042_DATA, 0, 1);
+	aml_res_io(&res, LAYOUT_PORT_I8042_CMD, LAYOUT_PORT_I8042_CMD, 0, 1);
+	aml_res_irq_noflags(&res, LAYOUT_I8042_IRQ);
+	aml_res_end(&res);
+	if (aml_error(&res)) {
+		b->invalid = true;
+		return;
+	}
+
+	dev = aml_device_begin(b, "PS2K");
+	aml_name(b, "_HID");
+	aml_eisaid(b, "PNP0303");
+	aml_name(b, "_UID");
+	aml_integer(b, 1);
+	aml_name(b, "_CRS");
+	aml_buffer(b, res.data, res.len);
+	aml_device_end(b, dev);
+}
+
 /*
  * One virtio-mmio device. The interrupt is declared edge-triggered, active
  * high: the VMM injects it through an irqfd, which KVM turns into a pulse
@@ -352,6 +382,7 @@ static int acpi_build_dsdt(struct acpi_builder *ab,
 
 	sb = aml_scope_begin(&b, "\\_SB_");
 	acpi_dsdt_com1(&b);
+	acpi_dsdt_i8042(&b);
 	for (uint32_t i = 0; i < cfg->nr_devices; i++)
 		acpi_dsdt_virtio(&b, i, &cfg->devices[i]);
 	aml_scope_end(&b, sb);

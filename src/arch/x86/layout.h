@@ -72,6 +72,7 @@
 #define LAYOUT_COM1_IRQ 4
 #define LAYOUT_PORT_I8042_DATA 0x60
 #define LAYOUT_PORT_I8042_CMD 0x64
+#define LAYOUT_I8042_IRQ 1
 #define LAYOUT_PORT_POST 0x80
 /* ACPI hardware-reduced sleep control / status and reset registers. */
 #define LAYOUT_PORT_ACPI_SLEEP_CTL 0x3c0

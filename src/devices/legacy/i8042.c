@@ -7,9 +7,9 @@
 #define STATUS_OBF 0x01 /* output buffer full: data for the guest */
 #define STATUS_SYS 0x04 /* system flag: self-test passed */
 #define STATUS_CMD 0x08 /* last write was a command */
+#define STATUS_UNLOCKED 0x10 /* keyboard not inhibited (no keylock) */
 #define CTR_KBD_INT 0x01
 #define CTR_SYS 0x04
-#define CTR_XLATE 0x40
 
 #define CMD_READ_CTR 0x20
 #define CMD_WRITE_CTR 0x60
@@ -39,7 +39,9 @@ void i8042_init(struct i8042 *k, void (*reset)(void *), void (*irq)(void *, int)
 {
 	memset(k, 0, sizeof(*k));
 	pthread_mutex_init(&k->lock, NULL);
-	k->ctr = CTR_KBD_INT | CTR_SYS | CTR_XLATE;
+	/* No scancode translation: the Ctrl-Alt-Del we inject is set 2, which
+	 * the guest's atkbd then reads as it is. */
+	k->ctr = CTR_KBD_INT | CTR_SYS;
 	k->reset = reset;
 	k->irq = irq;
 	k->opaque = opaque;
@@ -153,11 +155,19 @@ static void i8042_read(void *dev, uint64_t off, uint8_t *data, uint32_t len)
 		return;
 	pthread_mutex_lock(&k->lock);
 	if (off == 4) {
-		data[0] = STATUS_SYS | (k->len ? STATUS_OBF : 0);
+		data[0] = STATUS_SYS | STATUS_UNLOCKED | (k->len ? STATUS_OBF : 0);
 	} else if (k->len) {
 		data[0] = k->buf[k->head];
 		k->head = (k->head + 1) % I8042_BUF;
 		k->len--;
+		/* Like the real controller, each byte is its own interrupt: drop
+		 * the line so the next byte raises a fresh edge (IRQ 1 is edge
+		 * triggered and the guest reads one byte per interrupt). */
+		if (k->irq_level) {
+			k->irq_level = 0;
+			if (k->irq)
+				k->irq(k->opaque, 0);
+		}
 	} else {
 		data[0] = 0;
 	}
