@@ -18,6 +18,7 @@
 #include "vstate/vcpu.h"
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x to quit */
+#define VMM_JOIN_TIMEOUT_MS 5000
 
 void vmm_request_stop(struct vmm *vmm, int status, const char *fmt, ...)
 {
@@ -265,8 +266,16 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 
 int vmm_finish(struct vmm *vmm)
 {
-	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
-		vcpu_join(&vmm->vcpus[i]);
+	for (uint32_t i = 0; i < vmm->nr_vcpus; i++) {
+		if (vcpu_join(&vmm->vcpus[i], VMM_JOIN_TIMEOUT_MS) == 0)
+			continue;
+		/* A vCPU that never leaves KVM_RUN must not keep the process
+		 * alive: report it and leave without releasing the VM. */
+		fprintf(stderr, "figment: vCPU %u did not stop; exiting anyway\n",
+			i);
+		console_restore(vmm);
+		_exit(vmm->exit_status ? vmm->exit_status : VMM_EXIT_ERROR);
+	}
 	/* Whatever the guest printed last reaches the console. */
 	if (vmm->serial.notify_fd >= 0)
 		console_drain(vmm, 1000);

@@ -1,4 +1,5 @@
 """Runs each C unit suite (Criterion) of the normal and the sanitizer build."""
+import os
 import subprocess
 
 import pytest
@@ -19,7 +20,8 @@ def suites():
 
 @pytest.mark.parametrize("exe", suites())
 def test_unit_suite(exe):
+    env = dict(os.environ, LSAN_OPTIONS=f"suppressions={ROOT / 'tests' / 'lsan.supp'}")
     r = subprocess.run([str(exe), "--jobs=2", "--short-filename"], capture_output=True,
-                       text=True, timeout=600, errors="replace")
+                       text=True, timeout=600, errors="replace", env=env)
     assert r.returncode == 0, f"{exe.name} failed:\n{r.stdout[-4000:]}\n{r.stderr[-8000:]}"
     assert "Synthesis: Tested:" in r.stderr + r.stdout, "no Criterion summary"

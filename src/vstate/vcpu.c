@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -266,9 +268,33 @@ void vcpu_kick(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
-void vcpu_join(struct vcpu *vcpu)
+int vcpu_join(struct vcpu *vcpu, unsigned int timeout_ms)
 {
-	if (vcpu->started)
-		pthread_join(vcpu->thread, NULL);
+	struct timespec deadline;
+	bool kicked_again = false;
+	int ret;
+
+	if (!vcpu->started)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		ret = pthread_timedjoin_np(vcpu->thread, NULL, &deadline);
+		if (ret != ETIMEDOUT)
+			break;
+		/* One more kick in case the first raced with KVM_RUN; then
+		 * give up: the process may still exit, the kernel cleans up. */
+		if (kicked_again)
+			return -ETIMEDOUT;
+		kicked_again = true;
+		vcpu_kick(vcpu);
+		deadline.tv_sec += 1;
+	}
 	vcpu->started = 0;
+	return 0;
 }

@@ -31,6 +31,9 @@ int vcpu_start(struct vcpu *vcpu);
 /* Makes the vCPU leave KVM_RUN soon (it then checks the VMM's state). */
 void vcpu_kick(struct vcpu *vcpu);
 
-void vcpu_join(struct vcpu *vcpu);
+/* Waits up to @timeout_ms (plus one more kick and a second) for the vCPU
+ * thread to end. 0, or -ETIMEDOUT when it is stuck (it is then left
+ * running and must not be destroyed). */
+int vcpu_join(struct vcpu *vcpu, unsigned int timeout_ms);
 
 #endif

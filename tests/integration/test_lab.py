@@ -43,7 +43,7 @@ def lab_script():
         lines.append(f"echo '=== {name} start'")
         # double quotes: $khz expands in the lab shell, the rest is literal
         quoted = '"' + cmdline.replace('\\', '\\\\').replace('"', '\\"') + '"'
-        lines.append(f"timeout 180 figment run {args} --boot-timer --cmdline {quoted} 2>&1")
+        lines.append(f"timeout -k 10 180 figment run {args} --boot-timer --cmdline {quoted} 2>&1")
         lines.append(f"echo \"=== {name} exit $?\"")
     return "\n".join(lines)
 

@@ -50,7 +50,7 @@ def sh_quote(cmdline):
 
 def fig(kernel, drives, cmd, extra=""):
     cmdline = f'{BASE} fig_run="{cmd}"'
-    return (f"timeout 180 figment run {KERNELS[kernel]} {drives} {extra} "
+    return (f"timeout -k 10 180 figment run {KERNELS[kernel]} {drives} {extra} "
             f"--cmdline {sh_quote(cmdline)}")
 
 

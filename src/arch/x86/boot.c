@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arch/x86/boot_priv.h"
 #include "arch/x86/layout.h"
@@ -118,8 +119,8 @@ int boot_write_common(const struct guest_memory *mem,
 		return -EFAULT;
 	}
 	if (req->initrd.size &&
-	    guest_memory_write(mem, plan->initrd_gpa, req->initrd.data,
-			       req->initrd.size)) {
+	    boot_copy_image(mem, plan->initrd_gpa, req->initrd.data,
+			    req->initrd.size)) {
 		boot_err(err, errlen, "initrd at 0x%llx (%s) is not in guest RAM",
 			 (unsigned long long)plan->initrd_gpa,
 			 boot_size(req->initrd.size).s);
@@ -169,4 +170,29 @@ int boot_load(const struct guest_memory *mem, const struct boot_request *req,
 		return boot_elf_load(mem, req, &plan, out, err, errlen);
 	boot_err(err, errlen, "kernel is not a bzImage or ELF vmlinux");
 	return -ENOEXEC;
+}
+
+#define BOOT_COPY_CHUNK (1ULL << 20)
+
+int boot_copy_image(const struct guest_memory *mem, uint64_t gpa,
+		    const uint8_t *src, uint64_t len)
+{
+	const uint64_t page = 4096;
+
+	while (len) {
+		uint64_t n = len < BOOT_COPY_CHUNK ? len : BOOT_COPY_CHUNK;
+		uintptr_t start = ((uintptr_t)src + page - 1) & ~(page - 1);
+		uintptr_t end = ((uintptr_t)src + n) & ~(page - 1);
+
+		if (guest_memory_write(mem, gpa, src, n))
+			return -EFAULT;
+		/* MADV_PAGEOUT keeps the contents (a file page is read again if
+		 * touched); it only lowers RSS, so a failure changes nothing. */
+		if (end > start)
+			madvise((void *)start, end - start, MADV_PAGEOUT);
+		src += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
 }

@@ -359,8 +359,7 @@ int boot_bzimage_load(const struct guest_memory *mem,
 	bp.acpi_rsdp_addr = req->rsdp_gpa;
 	bz_fill_e820(&bp, &map);
 
-	if (guest_memory_write(mem, bz.load, k->data + bz.pm_off,
-			       bz.pm_size)) {
+	if (boot_copy_image(mem, bz.load, k->data + bz.pm_off, bz.pm_size)) {
 		boot_err(err, errlen, "kernel (%s at 0x%llx) is not in guest RAM",
 			 boot_size(bz.pm_size).s, (unsigned long long)bz.load);
 		return -EFAULT;

@@ -330,7 +330,9 @@ static int elf_write_segments(const struct guest_memory *mem,
 				 boot_size(ph.p_memsz).s);
 			return -EFAULT;
 		}
-		memcpy(dst, k->data + ph.p_offset, ph.p_filesz);
+		if (boot_copy_image(mem, ph.p_paddr, k->data + ph.p_offset,
+				    ph.p_filesz))
+			return -EFAULT; /* dst was checked: cannot happen */
 		/* bss: RAM may not be fresh (reboot), zero it explicitly. */
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}

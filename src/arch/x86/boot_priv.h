@@ -48,6 +48,16 @@ int boot_plan_initrd(const struct boot_image *initrd, uint64_t floor,
 		     size_t errlen);
 
 /* Copies the command line and the initrd as planned. 0 or -EFAULT. */
+/*
+ * Copies @len bytes of an input image to guest memory at @gpa (which the
+ * caller checked). The images are read-only file mappings: each chunk's
+ * source pages are handed back to the kernel once copied, so loading a big
+ * kernel or initrd does not leave it in the VMM's resident memory. Returns
+ * 0 or -EFAULT.
+ */
+int boot_copy_image(const struct guest_memory *mem, uint64_t gpa,
+		    const uint8_t *src, uint64_t len);
+
 int boot_write_common(const struct guest_memory *mem,
 		      const struct boot_request *req,
 		      const struct boot_plan *plan, char *err, size_t errlen);
