@@ -20,6 +20,7 @@
 #include "arch/x86/regs.h"
 #include "util/file_map.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "vmm.h"
 #include "vstate/vcpu.h"
 
@@ -250,6 +251,10 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 		ret = VMM_EXIT_KVM;
 		goto out;
 	}
+	vmm->vm.pio.metric_unclaimed_reads = metrics_counter("pio", "unclaimed_reads");
+	vmm->vm.pio.metric_unclaimed_writes = metrics_counter("pio", "unclaimed_writes");
+	vmm->vm.mmio.metric_unclaimed_reads = metrics_counter("mmio", "unclaimed_reads");
+	vmm->vm.mmio.metric_unclaimed_writes = metrics_counter("mmio", "unclaimed_writes");
 	ret = builder_devices(vmm, err, errlen);
 	if (ret)
 		goto out;

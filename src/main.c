@@ -127,6 +127,38 @@ enum {
 	OPT_DRIVE, OPT_RNG,
 };
 
+/* Options both command lines take (and getopt's own verdicts). Returns 0
+ * or the exit status to end with. */
+static int parse_shared_option(int opt, char **argv, struct vm_config *cfg)
+{
+	enum log_level level;
+
+	switch (opt) {
+	case OPT_BOOT_TIMER:
+		cfg->boot_timer = true;
+		return 0;
+	case OPT_LEVEL:
+		if (parse_level(optarg, &level))
+			return usage_error("unknown log level '%s'", optarg);
+		log_set_level(level);
+		return 0;
+	case OPT_LOG_PATH:
+		if (log_set_path(optarg)) {
+			fprintf(stderr, "%s: cannot open log file '%s': %s\n", prog,
+				optarg, strerror(errno));
+			return VMM_EXIT_CONFIG;
+		}
+		return 0;
+	case OPT_HELP:
+		usage(stdout);
+		exit(0);
+	case ':':
+		return usage_error("option '%s' needs a value", argv[optind - 1]);
+	default:
+		return usage_error("unknown option '%s'", argv[optind - 1]);
+	}
+}
+
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "initrd", required_argument, NULL, OPT_INITRD },
@@ -148,9 +180,8 @@ static const struct option run_options[] = {
 
 static int run_parse(int argc, char **argv, struct vm_config *cfg)
 {
-	enum log_level level;
 	uint64_t v;
-	int opt;
+	int opt, ret;
 
 	optind = 1;
 	opterr = 0;
@@ -216,29 +247,11 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg)
 		case OPT_RNG:
 			cfg->entropy = true;
 			break;
-		case OPT_BOOT_TIMER:
-			cfg->boot_timer = true;
-			break;
-		case OPT_LEVEL:
-			if (parse_level(optarg, &level))
-				return usage_error("unknown log level '%s'", optarg);
-			log_set_level(level);
-			break;
-		case OPT_LOG_PATH:
-			if (log_set_path(optarg)) {
-				fprintf(stderr, "%s: cannot open log file '%s': %s\n",
-					prog, optarg, strerror(errno));
-				return VMM_EXIT_CONFIG;
-			}
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			exit(0);
-		case ':':
-			return usage_error("option '%s' needs a value",
-					   argv[optind - 1]);
 		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			ret = parse_shared_option(opt, argv, cfg);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -283,9 +296,8 @@ static void print_version(void);
 static int fc_parse(int argc, char **argv, struct fc_args *a,
 		    struct vm_config *cfg)
 {
-	enum log_level level;
 	uint64_t v;
-	int opt;
+	int opt, ret;
 
 	optind = 1;
 	opterr = 0;
@@ -305,21 +317,6 @@ static int fc_parse(int argc, char **argv, struct fc_args *a,
 			break;
 		case OPT_NO_API:
 			a->no_api = true;
-			break;
-		case OPT_BOOT_TIMER:
-			cfg->boot_timer = true;
-			break;
-		case OPT_LEVEL:
-			if (parse_level(optarg, &level))
-				return usage_error("unknown log level '%s'", optarg);
-			log_set_level(level);
-			break;
-		case OPT_LOG_PATH:
-			if (log_set_path(optarg)) {
-				fprintf(stderr, "%s: cannot open log file '%s': %s\n",
-					prog, optarg, strerror(errno));
-				return VMM_EXIT_CONFIG;
-			}
 			break;
 		case OPT_METRICS_PATH:
 			if (metrics_set_path(optarg)) {
@@ -345,14 +342,11 @@ static int fc_parse(int argc, char **argv, struct fc_args *a,
 		case OPT_VERSION:
 			print_version();
 			exit(0);
-		case OPT_HELP:
-			usage(stdout);
-			exit(0);
-		case ':':
-			return usage_error("option '%s' needs a value",
-					   argv[optind - 1]);
 		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
+			ret = parse_shared_option(opt, argv, cfg);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind < argc)

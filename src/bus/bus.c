@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/checked.h"
+#include "util/metrics.h"
 
 int bus_register(struct bus *bus, uint64_t base, uint64_t size,
 		 const struct bus_ops *ops, void *dev, const char *name)
@@ -48,6 +49,7 @@ bool bus_read(struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len)
 	memset(data, 0xff, len);
 	if (!r || !r->ops->read) {
 		__atomic_add_fetch(&bus->unclaimed_reads, 1, __ATOMIC_RELAXED);
+		metrics_inc(bus->metric_unclaimed_reads);
 		return r != NULL;
 	}
 	r->ops->read(r->dev, addr - r->base, data, len);
@@ -61,6 +63,7 @@ bool bus_write(struct bus *bus, uint64_t addr, const uint8_t *data,
 
 	if (!r || !r->ops->write) {
 		__atomic_add_fetch(&bus->unclaimed_writes, 1, __ATOMIC_RELAXED);
+		metrics_inc(bus->metric_unclaimed_writes);
 		return r != NULL;
 	}
 	r->ops->write(r->dev, addr - r->base, data, len);

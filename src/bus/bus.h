@@ -35,6 +35,9 @@ struct bus {
 	/* accesses nobody claimed: reads return all-ones, writes are dropped */
 	uint64_t unclaimed_reads;
 	uint64_t unclaimed_writes;
+	/* the same counts in the metrics file, when set (util/metrics.h) */
+	uint64_t *metric_unclaimed_reads;
+	uint64_t *metric_unclaimed_writes;
 };
 
 /* Adds a range; -EEXIST when it overlaps one already there, -ENOSPC when
