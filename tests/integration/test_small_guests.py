@@ -154,3 +154,24 @@ def test_console_escape_quits_and_restores_terminal(figment, guest):
     assert termios.tcgetattr(slave) == before
     os.close(master)
     os.close(slave)
+
+
+def test_config_file_run_writes_metrics(figment, guest, tmp_path):
+    """--no-api --config-file boots the same VM the flags would; the metrics
+    file gets one JSON object per line with exits and unclaimed ports."""
+    import json
+    metrics = tmp_path / "metrics.json"
+    cfg = tmp_path / "vm.json"
+    cfg.write_text(json.dumps({
+        "boot-source": {"kernel_image_path": guest("ports.bin")},
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+        "metrics": {"metrics_path": str(metrics)},
+    }))
+    r = run([figment, "--no-api", "--config-file", str(cfg)])
+    assert r.returncode == 0, r.stderr
+    assert "ports: unclaimed reads all-ones" in r.stdout
+    lines = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert lines and all("utc_timestamp_ms" in m for m in lines)
+    total = lambda group, name: sum(m.get(group, {}).get(name, 0) for m in lines)
+    assert total("pio", "unclaimed_reads") == 2  # ports 0x1234 and 0x5550
+    assert total("vcpu", "exit_io") > 0

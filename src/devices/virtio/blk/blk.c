@@ -18,6 +18,7 @@
 
 #include "util/checked.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define SECTOR	 512ULL
 #define HDR_SIZE 16 /* struct virtio_blk_outhdr */
@@ -33,6 +34,12 @@ struct virtio_blk {
 	char drive_id[CONFIG_ID_MAX + 1];
 	char id[VIRTIO_BLK_ID_BYTES]; /* not NUL-terminated when full */
 	struct virtio_blk_config config;
+	/* metrics group "block_<id>" (NULL counters when the name is too
+	 * long: metrics_inc ignores them) */
+	struct {
+		uint64_t *read_count, *read_bytes, *write_count, *write_bytes;
+		uint64_t *flush_count, *io_errors, *unsupported;
+	} m;
 	/* scratch for one request, used under vdev.lock */
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_SIZE];
@@ -105,6 +112,8 @@ static uint8_t blk_rw(struct virtio_blk *b, const struct virtq_chain *c,
 	ret = blk_rw_full(b->fd, b->iov, n, sector * SECTOR, write);
 	if (ret)
 		return VIRTIO_BLK_S_IOERR;
+	metrics_inc(write ? b->m.write_count : b->m.read_count);
+	metrics_add(write ? b->m.write_bytes : b->m.read_bytes, len);
 	if (!write)
 		*written = len;
 	return VIRTIO_BLK_S_OK;
@@ -199,6 +208,7 @@ static uint8_t blk_request(struct virtio_blk *b, const struct virtq_chain *c,
 		if (b->cache == DRIVE_CACHE_WRITEBACK && !b->read_only &&
 		    fdatasync(b->fd))
 			return VIRTIO_BLK_S_IOERR;
+		metrics_inc(b->m.flush_count);
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID: {
 		uint64_t n = wdata < sizeof(b->id) ? wdata : sizeof(b->id);
@@ -236,6 +246,11 @@ static void blk_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 		 * the request is returned untouched. */
 		if (c->write_len > 0) {
 			uint8_t status = blk_request(b, c, &written);
+
+			if (status == VIRTIO_BLK_S_IOERR)
+				metrics_inc(b->m.io_errors);
+			else if (status == VIRTIO_BLK_S_UNSUPP)
+				metrics_inc(b->m.unsupported);
 
 			virtq_chain_write(c, c->write_len - 1, &status, 1);
 			used = (uint32_t)written + 1;
@@ -315,6 +330,22 @@ static void blk_fill_config(struct virtio_blk *b)
 	}
 }
 
+static void blk_register_metrics(struct virtio_blk *b)
+{
+	char group[METRICS_NAME_MAX];
+
+	if (snprintf(group, sizeof(group), "block_%s", b->drive_id) >=
+	    (int)sizeof(group))
+		return;
+	b->m.read_count = metrics_counter(group, "read_count");
+	b->m.read_bytes = metrics_counter(group, "read_bytes");
+	b->m.write_count = metrics_counter(group, "write_count");
+	b->m.write_bytes = metrics_counter(group, "write_bytes");
+	b->m.flush_count = metrics_counter(group, "flush_count");
+	b->m.io_errors = metrics_counter(group, "io_errors");
+	b->m.unsupported = metrics_counter(group, "unsupported_requests");
+}
+
 /* Opens @path for a drive and sizes it; 0 with *fd, *size and *st set, or
  * a negative errno with the reason in @err. */
 static int blk_open(const char *id, const char *path, bool read_only, int *fd,
@@ -381,6 +412,7 @@ int virtio_blk_create(const struct drive_config *d,
 	b->read_only = d->is_read_only;
 	b->cache = d->cache_type;
 	snprintf(b->drive_id, sizeof(b->drive_id), "%s", d->id);
+	blk_register_metrics(b);
 	ret = blk_open(d->id, d->path_on_host, b->read_only, &b->fd, &size, &st,
 		       err, errlen);
 	if (ret)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "devices/virtio/rng/rng.h"
+#include "util/metrics.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -53,7 +54,11 @@ static void rng_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 	bool pushed = false;
 
 	while (virtq_pop(q, &r->chain) == 1) {
-		if (virtq_push(q, r->chain.head, rng_serve(&r->chain)))
+		uint32_t n = rng_serve(&r->chain);
+
+		metrics_inc(metrics_counter("entropy", "requests"));
+		metrics_add(metrics_counter("entropy", "bytes"), n);
+		if (virtq_push(q, r->chain.head, n))
 			break;
 		pushed = true;
 	}
