@@ -9,7 +9,7 @@ FIGMENT_TOOLS=$(cd "$(dirname "$0")" && pwd)
 . "$FIGMENT_TOOLS/guest/paths.sh"
 
 "$FIGMENT_TOOLS/guest/build-all.sh"
-CMDLINE='console=ttyS0 reboot=k panic=-1 quiet fig_run="uname -a"'
+CMDLINE='console=ttyS0 reboot=k panic=-1 pci=off loglevel=1 fig_run="uname -a"'
 
 if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then
 	exec "$FIGMENT" run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRAMFS" \
