@@ -23,6 +23,7 @@
 #include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
 #include "util/checked.h"
+#include "util/checksum.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "ACPI tables are written in host byte order");
@@ -216,16 +217,6 @@ static int acpi_alloc(struct acpi_builder *ab, size_t len, size_t *off)
 	return 0;
 }
 
-static uint8_t acpi_checksum(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum += p[i];
-	return (uint8_t)-sum;
-}
-
 static void acpi_fill_header(struct acpi_header *h, const char *sig,
 			     uint32_t length, uint8_t revision,
 			     const char *table_id)
@@ -241,7 +232,7 @@ static void acpi_fill_header(struct acpi_header *h, const char *sig,
 	/* last: the checksum covers the whole table body, which the caller
 	 * has written already */
 	h->checksum = 0;
-	h->checksum = acpi_checksum(h, length);
+	h->checksum = checksum8_zero_sum(h, length);
 }
 
 static struct acpi_gas acpi_io_gas(uint16_t port)
@@ -506,8 +497,8 @@ static void acpi_fill_rsdp(struct acpi_rsdp *rsdp, uint64_t xsdt_gpa)
 	rsdp->rsdt_address = 0; /* XSDT only: every guest we boot is 64-bit */
 	rsdp->length = sizeof(*rsdp);
 	rsdp->xsdt_address = xsdt_gpa;
-	rsdp->checksum = acpi_checksum(rsdp, 20);
-	rsdp->extended_checksum = acpi_checksum(rsdp, sizeof(*rsdp));
+	rsdp->checksum = checksum8_zero_sum(rsdp, 20);
+	rsdp->extended_checksum = checksum8_zero_sum(rsdp, sizeof(*rsdp));
 }
 
 static int acpi_check_config(const struct acpi_config *cfg)

@@ -16,6 +16,7 @@
 
 #include "arch/x86/layout.h"
 #include "util/checked.h"
+#include "util/checksum.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "MP tables are written in host byte order");
@@ -130,16 +131,6 @@ uint32_t mptable_max_cpus(void)
 			  sizeof(struct mp_processor));
 }
 
-static uint8_t mp_checksum(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum += p[i];
-	return (uint8_t)-sum;
-}
-
 static void mp_fill_intsrc(struct mp_intsrc *e, uint8_t type, uint8_t irq_type,
 			   uint8_t src_irq, uint8_t dst_apic, uint8_t dst_pin)
 {
@@ -209,7 +200,7 @@ static size_t mp_fill_config(uint8_t *buf, uint32_t nr_cpus)
 	memcpy(cfg->product_id, "FIGMENT     ", 12);
 	cfg->entry_count = entries;
 	cfg->lapic_address = (uint32_t)LAYOUT_LAPIC;
-	cfg->checksum = mp_checksum(cfg, len);
+	cfg->checksum = checksum8_zero_sum(cfg, len);
 	return len;
 }
 
@@ -237,7 +228,7 @@ int mptable_build(const struct guest_memory *mem, uint32_t nr_cpus)
 	mpf->config_table = (uint32_t)(LAYOUT_MPTABLE + sizeof(*mpf));
 	mpf->length = 1;
 	mpf->spec_rev = MP_SPEC_REV;
-	mpf->checksum = mp_checksum(mpf, sizeof(*mpf));
+	mpf->checksum = checksum8_zero_sum(mpf, sizeof(*mpf));
 
 	ret = guest_memory_write(mem, LAYOUT_MPTABLE, buf, len);
 	free(buf);
