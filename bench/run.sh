@@ -26,7 +26,8 @@
 #                     (default "pci=off": the minimal kernel has PCI support
 #                     for ACPI's sake, and both machines have no PCI bus)
 #   BENCH_BLK_RUNS, BENCH_BLK_SECONDS, BENCH_BLK_MIB  see bench/blk.sh
-#   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1 / BENCH_SKIP_BLK=1  leave a part out
+#   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1 / BENCH_SKIP_BLK=1 / BENCH_SKIP_API=1
+#                                                       leave a part out
 #                     (BENCH_SKIP_LAB=1 leaves out the block benchmark too)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -139,4 +140,16 @@ if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_BLK:-0}" != 1 ]; then
 	echo
 	bench/blk.sh "$FIGMENT"
 	{ echo; cat "$OUT/blk-results.md"; } >>"$OUT/results.md"
+fi
+
+if [ "${BENCH_SKIP_API:-0}" != 1 ]; then
+	step "host: API latency (bench/api_latency.py)"
+	{
+		echo
+		echo "## API latency on the host (10,000 requests on one keep-alive connection)"
+		echo
+		echo '```'
+		/usr/bin/python3 bench/api_latency.py "$FIGMENT" -n 10000 --starts 20
+		echo '```'
+	} | tee -a "$OUT/results.md"
 fi
