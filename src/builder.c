@@ -201,6 +201,7 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	struct file_map kernel = { 0 }, initrd = { 0 };
 	struct acpi_config acpi = { .nr_cpus = m->vcpu_count };
 	struct boot_request req = { 0 };
+	struct guest_memory layout;
 	struct boot_entry entry;
 	uint64_t rsdp = 0;
 	char *cmdline = NULL;
@@ -234,6 +235,27 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 		ret = VMM_EXIT_CONFIG;
 		goto out;
 	}
+
+	/* The kernel, initrd and command line are checked against the RAM
+	 * layout before KVM is touched; the real load follows below. */
+	cmdline = builder_cmdline(vmm, "", "");
+	if (!cmdline || guest_memory_plan(&layout, m->mem_size_mib << 20)) {
+		snprintf(err, errlen, "out of memory");
+		ret = VMM_EXIT_ERROR;
+		goto out;
+	}
+	req = (struct boot_request){
+		.kernel = { kernel.data, kernel.size },
+		.initrd = { initrd.data, initrd.size },
+		.cmdline = cmdline,
+		.check_only = true,
+	};
+	if (boot_load(&layout, &req, &entry, err, errlen)) {
+		ret = VMM_EXIT_CONFIG;
+		goto out;
+	}
+	free(cmdline);
+	cmdline = NULL;
 
 	ret = vm_create(&vmm->vm, "/dev/kvm", err, errlen);
 	if (ret) {
@@ -291,10 +313,9 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 		ret = VMM_EXIT_ERROR;
 		goto out;
 	}
-	req.kernel = (struct boot_image){ kernel.data, kernel.size };
-	req.initrd = (struct boot_image){ initrd.data, initrd.size };
 	req.cmdline = cmdline;
 	req.rsdp_gpa = rsdp;
+	req.check_only = false;
 	ret = boot_load(&vmm->vm.mem, &req, &entry, err, errlen);
 	if (ret) {
 		ret = VMM_EXIT_CONFIG;

@@ -23,28 +23,43 @@ static int map_region(struct guest_region *r, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
-int guest_memory_create(struct guest_memory *mem, uint64_t size)
+int guest_memory_plan(struct guest_memory *mem, uint64_t size)
 {
 	uint64_t low = size;
-	int ret;
 
 	memset(mem, 0, sizeof(*mem));
 	if (size == 0 || size % 4096)
 		return -EINVAL;
 	if (low > LAYOUT_MMIO_GAP_START)
 		low = LAYOUT_MMIO_GAP_START;
-	ret = map_region(&mem->regions[0], 0, low);
-	if (ret)
-		return ret;
+	mem->regions[0] = (struct guest_region){ .gpa = 0, .size = low };
 	mem->nr_regions = 1;
 	if (size > low) {
-		ret = map_region(&mem->regions[1], LAYOUT_HIGH_RAM_START,
-				 size - low);
+		mem->regions[1] = (struct guest_region){
+			.gpa = LAYOUT_HIGH_RAM_START, .size = size - low,
+		};
+		mem->nr_regions = 2;
+	}
+	mem->total = size;
+	return 0;
+}
+
+int guest_memory_create(struct guest_memory *mem, uint64_t size)
+{
+	struct guest_memory plan;
+	int ret = guest_memory_plan(&plan, size);
+
+	memset(mem, 0, sizeof(*mem));
+	if (ret)
+		return ret;
+	for (int i = 0; i < plan.nr_regions; i++) {
+		ret = map_region(&mem->regions[i], plan.regions[i].gpa,
+				 plan.regions[i].size);
 		if (ret) {
 			guest_memory_destroy(mem);
 			return ret;
 		}
-		mem->nr_regions = 2;
+		mem->nr_regions++;
 	}
 	mem->total = size;
 	return 0;

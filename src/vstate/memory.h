@@ -31,6 +31,11 @@ struct guest_memory {
  */
 int guest_memory_create(struct guest_memory *mem, uint64_t size);
 
+/* Fills in where @size bytes of guest RAM go (the regions, no host
+ * mappings: host pointers are NULL and must not be used). -EINVAL for a
+ * size that is 0 or not a multiple of 4 KiB. */
+int guest_memory_plan(struct guest_memory *mem, uint64_t size);
+
 /* Wraps caller-owned buffers as guest RAM (tests, fuzzers). Not unmapped by
  * guest_memory_destroy(). */
 void guest_memory_init_from(struct guest_memory *mem, uint64_t gpa, void *host,

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import needs_kvm, run
+from conftest import run
 
 USAGE, CONFIG, KVM = 2, 3, 4
 
@@ -80,7 +80,6 @@ def test_host_binary_is_not_a_kernel(figment):
     assert r.returncode == CONFIG and r.stderr.strip(), r.stderr
 
 
-@needs_kvm
 def test_initrd_larger_than_guest_ram(figment, guest, tmp_path):
     big = tmp_path / "big.cpio"
     with open(big, "wb") as f:
@@ -94,7 +93,6 @@ def test_missing_initrd(figment, guest):
            CONFIG, ["initrd", "No such file"])
 
 
-@needs_kvm
 def test_command_line_too_long(figment, guest):
     expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--cmdline", "a" * 3000),
            CONFIG, "command line")
@@ -137,6 +135,16 @@ def test_kvm_missing(figment, guest):
     r = run(["unshare", "--mount", "sh", "-c",
              f"mount --bind /dev/null /dev/kvm && exec {figment} run --kernel {guest('hello.bin')}"])
     expect(r, KVM, "KVM")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="needs root and unshare to hide /dev/kvm")
+def test_bad_kernel_is_refused_before_kvm_is_opened(figment, tmp_path):
+    k = tmp_path / "random"
+    k.write_bytes(os.urandom(4096))
+    r = run(["unshare", "--mount", "sh", "-c",
+             f"mount --bind /dev/null /dev/kvm && exec {figment} run --kernel {k}"])
+    expect(r, CONFIG, "not a bzImage or ELF")
 
 
 def test_version_and_firecracker_name(figment, tmp_path):

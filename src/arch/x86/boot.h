@@ -9,6 +9,7 @@
 #ifndef FIGMENT_ARCH_X86_BOOT_H
 #define FIGMENT_ARCH_X86_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,10 @@ struct boot_request {
 	struct boot_image initrd; /* size 0: none */
 	const char *cmdline;      /* NUL-terminated; NULL means "" */
 	uint64_t rsdp_gpa;        /* 0: none */
+	/* Validate and place everything, write nothing: @mem may then be a
+	 * layout without host mappings (guest_memory_plan()), so bad input
+	 * is refused before any VM exists. */
+	bool check_only;
 };
 
 struct boot_entry {

@@ -336,6 +336,8 @@ int boot_bzimage_load(const struct guest_memory *mem,
 			       errlen);
 	if (ret)
 		return ret;
+	if (req->check_only)
+		return 0;
 	ret = e820_build(mem, &map);
 	if (ret) {
 		boot_err(err, errlen, "guest memory has no RAM for an e820 map");

@@ -360,6 +360,8 @@ int boot_elf_load(const struct guest_memory *mem,
 			       errlen);
 	if (ret)
 		return ret;
+	if (req->check_only)
+		return 0;
 	ret = e820_build(mem, &map);
 	if (ret) {
 		boot_err(err, errlen, "guest memory has no RAM for a memory map");
