@@ -57,6 +57,12 @@ static void builder_acpi_event(void *opaque, enum acpi_pm_event ev)
 				 "guest rebooted (ACPI reset)");
 }
 
+static void builder_pvpanic(void *opaque)
+{
+	vmm_request_stop(opaque, VMM_EXIT_GUEST_PANIC,
+			 "guest kernel panicked (pvpanic)");
+}
+
 /* Port 0x80 (POST codes, I/O delay): claimed so it is not counted as
  * unclaimed; reads all-ones, writes dropped. */
 static const struct bus_ops ignore_ops = { 0 };
@@ -102,6 +108,8 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 	i8042_init(&vmm->i8042, builder_i8042_reset, builder_i8042_irq, vmm);
 	vmm->pm.event = builder_acpi_event;
 	vmm->pm.opaque = vmm;
+	vmm->pvpanic.panicked = builder_pvpanic;
+	vmm->pvpanic.opaque = vmm;
 	vmm->timer.print = vmm->cfg->boot_timer;
 
 	if (bus_register(&vm->pio, LAYOUT_PORT_COM1, 8, &serial_ops,
@@ -112,6 +120,8 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 			 &vmm->pm, "acpi-pm") ||
 	    bus_register(&vm->pio, LAYOUT_PORT_POST, 1, &ignore_ops, NULL,
 			 "post") ||
+	    bus_register(&vm->pio, LAYOUT_PORT_PVPANIC, 1, &pvpanic_ops,
+			 &vmm->pvpanic, "pvpanic") ||
 	    bus_register(&vm->mmio, LAYOUT_BOOT_MARKER, LAYOUT_BOOT_MARKER_SIZE,
 			 &boot_timer_ops, &vmm->timer, "boot-timer")) {
 		snprintf(err, errlen, "device address ranges overlap");

@@ -16,6 +16,7 @@
 #include "devices/legacy/acpi_pm.h"
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
+#include "devices/legacy/pvpanic.h"
 #include "devices/legacy/serial.h"
 #include "devices/virtio/virtio_devices.h"
 #include "util/event_loop.h"
@@ -30,7 +31,7 @@ enum vmm_exit {
 	VMM_EXIT_KVM = 4,           /* KVM missing or refused the VM */
 	VMM_EXIT_TRIPLE_FAULT = 5,  /* the guest triple-faulted */
 	VMM_EXIT_KVM_INTERNAL = 6,  /* KVM internal error / failed entry */
-	VMM_EXIT_GUEST_PANIC = 7,   /* the guest reported a crash */
+	VMM_EXIT_GUEST_PANIC = 7,   /* the guest kernel panicked (pvpanic, KVM crash event) */
 	VMM_EXIT_STOPPED = 8,       /* stopped by the user (Ctrl-A x, signal) */
 };
 
@@ -49,6 +50,7 @@ struct vmm {
 	struct serial serial;
 	struct i8042 i8042;
 	struct acpi_pm pm;
+	struct pvpanic pvpanic;
 	struct boot_timer timer;
 	struct virtio_devices virtio;
 
@@ -62,6 +64,7 @@ struct vmm {
 
 	int console_in;  /* -1: no console input */
 	bool console_escape; /* saw Ctrl-A */
+	bool console_in_paused; /* input unwatched until the guest reads */
 	bool tty_raw;
 	struct termios tty_saved;
 	int signal_fd;

@@ -31,8 +31,12 @@ SCENARIOS = {
                   "grep -c hypervisor /proc/cpuinfo; dmesg | grep -c 'Hypervisor detecte[d]'"),
     "default-hv": ("--kernel bzImage --initrd initramfs.cpio.gz",
                    "grep -c hypervisor /proc/cpuinfo; dmesg | grep -c 'Hypervisor detecte[d]: KVM'"),
+    # /init exits, the kernel panics, its pvpanic driver tells figment
+    "panic-min": ("--kernel bzImage --initrd initramfs.cpio.gz", "true"),
+    "panic-cloud": ("--kernel cloud-bzImage --initrd initramfs-cloud.cpio.gz --mem 256", "true"),
 }
-EXTRA_ARGS = {"hidden-hv": "tsc_early_khz=$khz"}
+EXTRA_ARGS = {"hidden-hv": "tsc_early_khz=$khz",
+              "panic-min": "fig_exit=panic", "panic-cloud": "fig_exit=panic"}
 
 
 def lab_script():
@@ -92,6 +96,13 @@ def test_guest_reboot_ends_figment_with_0(lab_results):
     text, status = lab_results["reboot"]
     assert status == 0, text
     assert "Restarting system" in text, text
+
+
+@pytest.mark.parametrize("name", ["panic-min", "panic-cloud"])
+def test_guest_panic_ends_figment_with_the_crash_status(lab_results, name):
+    text, status = lab_results[name]
+    assert status == 7, f"figment ended with {status}:\n{text}"
+    assert "guest kernel panicked (pvpanic)" in text, text
 
 
 def test_linux_sees_kvm_by_default(lab_results):

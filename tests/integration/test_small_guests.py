@@ -102,6 +102,19 @@ def test_serial_input_reaches_guest(figment, guest):
     assert "<figment echo test >" in r.stdout
 
 
+def test_console_input_larger_than_the_fifo(figment, guest):
+    """16 KiB of input to a guest that reads one byte at a time: figment
+    stops watching stdin while the UART FIFO is full and watches it again
+    (on its own thread) once the guest made room; nothing is lost and the
+    input never stalls."""
+    data = "a" * (16 * 1024)
+    r = run([figment, "run", "--kernel", guest("echo.bin")], stdin=None,
+            input=data + "q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("a") == len(data)
+    assert r.stdout.rstrip().endswith(">")
+
+
 def test_slow_console_loses_no_output(figment, guest):
     """96 KiB through a pipe nobody reads for a while: the vCPU waits on
     THRE instead of figment dropping bytes or blocking the vCPU thread."""
@@ -175,3 +188,9 @@ def test_config_file_run_writes_metrics(figment, guest, tmp_path):
     total = lambda group, name: sum(m.get(group, {}).get(name, 0) for m in lines)
     assert total("pio", "unclaimed_reads") == 2  # ports 0x1234 and 0x5550
     assert total("vcpu", "exit_io") > 0
+
+
+def test_pvpanic_ends_with_the_crash_status(figment, guest):
+    r = run([figment, "run", "--kernel", guest("panic.bin")])
+    assert r.returncode == 7, r.stderr
+    assert "guest kernel panicked (pvpanic)" in r.stderr

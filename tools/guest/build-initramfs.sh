@@ -15,7 +15,7 @@ LOG=$GUEST_DIR/initramfs-build.log
 # Loaded in this order by the init; dependencies first.
 CLOUD_MODULES="virtio_ring virtio virtio_mmio virtio_blk failover net_failover
 virtio_net virtio-rng virtio_balloon vsock vmw_vsock_virtio_transport_common
-vmw_vsock_virtio_transport"
+vmw_vsock_virtio_transport pvpanic pvpanic-mmio"
 
 [ -x "$BUSYBOX" ] || fig_die "$BUSYBOX missing (install busybox-static: tools/deps.sh)"
 file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||

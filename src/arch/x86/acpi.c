@@ -306,6 +306,33 @@ static void acpi_dsdt_i8042(struct aml_buf *b)
 	aml_device_end(b, dev);
 }
 
+/* The pvpanic device (QEMU0001, one I/O port): Linux's pvpanic driver
+ * writes to it from its panic notifier, which ends the VM with the guest
+ * crash status instead of a reboot that looks like success. */
+static void acpi_dsdt_pvpanic(struct aml_buf *b)
+{
+	uint8_t res_data[16];
+	struct aml_buf res;
+	size_t dev;
+
+	aml_init(&res, res_data, sizeof(res_data));
+	aml_res_io(&res, LAYOUT_PORT_PVPANIC, LAYOUT_PORT_PVPANIC, 0, 1);
+	aml_res_end(&res);
+	if (aml_error(&res)) {
+		b->invalid = true;
+		return;
+	}
+
+	dev = aml_device_begin(b, "PEVT");
+	aml_name(b, "_HID");
+	aml_string(b, "QEMU0001");
+	aml_name(b, "_UID");
+	aml_integer(b, 1);
+	aml_name(b, "_CRS");
+	aml_buffer(b, res.data, res.len);
+	aml_device_end(b, dev);
+}
+
 /*
  * One virtio-mmio device. The interrupt is declared edge-triggered, active
  * high: the VMM injects it through an irqfd, which KVM turns into a pulse
@@ -374,6 +401,7 @@ static int acpi_build_dsdt(struct acpi_builder *ab,
 	sb = aml_scope_begin(&b, "\\_SB_");
 	acpi_dsdt_com1(&b);
 	acpi_dsdt_i8042(&b);
+	acpi_dsdt_pvpanic(&b);
 	for (uint32_t i = 0; i < cfg->nr_devices; i++)
 		acpi_dsdt_virtio(&b, i, &cfg->devices[i]);
 	aml_scope_end(&b, sb);

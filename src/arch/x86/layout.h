@@ -74,6 +74,8 @@
 #define LAYOUT_PORT_I8042_CMD 0x64
 #define LAYOUT_I8042_IRQ 1
 #define LAYOUT_PORT_POST 0x80
+/* pvpanic: the guest writes 1 here when its kernel panics. */
+#define LAYOUT_PORT_PVPANIC 0x505
 /* ACPI hardware-reduced sleep control / status and reset registers. */
 #define LAYOUT_PORT_ACPI_SLEEP_CTL 0x3c0
 #define LAYOUT_PORT_ACPI_SLEEP_STS 0x3c1
