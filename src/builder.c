@@ -101,6 +101,8 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 	}
 	ret = serial_init(&vmm->serial, out_fd, builder_serial_irq, vmm);
 	if (ret) {
+		if (out_fd > STDERR_FILENO)
+			close(out_fd);
 		snprintf(err, errlen, "cannot set up the serial port: %s",
 			 strerror(-ret));
 		return VMM_EXIT_ERROR;

@@ -19,6 +19,7 @@
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x to quit */
 #define VMM_JOIN_TIMEOUT_MS 5000
+#define CONSOLE_READ_MAX 256 /* each byte read may become two for the guest */
 
 void vmm_request_stop(struct vmm *vmm, int status, const char *fmt, ...)
 {
@@ -103,14 +104,16 @@ static void console_make_raw(struct vmm *vmm)
 static void console_input(void *opaque, uint32_t events)
 {
 	struct vmm *vmm = opaque;
-	uint8_t buf[256], out[512];
+	uint8_t buf[CONSOLE_READ_MAX], out[2 * CONSOLE_READ_MAX];
 	size_t n_out = 0;
 	ssize_t n;
 
 	(void)events;
 	if (serial_input_room(&vmm->serial) < sizeof(out)) {
-		/* The guest is not reading: stop watching until it does. */
+		/* The guest is not reading: stop watching until it does
+		 * (console_output() watches again). */
 		event_loop_del(&vmm->loop, vmm->console_in);
+		vmm->console_in_paused = true;
 		return;
 	}
 	n = read(vmm->console_in, buf, sizeof(buf));
@@ -146,12 +149,26 @@ static void console_input(void *opaque, uint32_t events)
 static void console_room(void *opaque)
 {
 	struct vmm *vmm = opaque;
+	uint64_t one = 1;
 
-	/* From a vCPU thread: epoll_ctl is thread-safe; a second add of the
-	 * same fd fails with EEXIST, which is fine. */
-	if (vmm->console_in >= 0)
-		event_loop_add(&vmm->loop, vmm->console_in, EPOLLIN,
-			       console_input, vmm);
+	/* From a vCPU thread, which must not touch the event loop's list:
+	 * wake console_output() on the VMM thread, which watches the input
+	 * again if it was paused. */
+	if (write(vmm->serial.notify_fd, &one, sizeof(one)) < 0) {
+		/* only fails when already signalled */
+	}
+}
+
+/* VMM thread: watches the console input again once the guest made room
+ * (also after it emptied its FIFO without reading it). */
+static void console_input_resume(struct vmm *vmm)
+{
+	if (!vmm->console_in_paused || vmm->console_in < 0 ||
+	    serial_input_room(&vmm->serial) < 2 * CONSOLE_READ_MAX)
+		return;
+	if (event_loop_add(&vmm->loop, vmm->console_in, EPOLLIN,
+			   console_input, vmm) == 0)
+		vmm->console_in_paused = false;
 }
 
 /* Writes everything the guest queued. A non-blocking console that is full
@@ -179,6 +196,7 @@ static void console_output(void *opaque, uint32_t events)
 	(void)events;
 	if (read(vmm->serial.notify_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return;
+	console_input_resume(vmm);
 	if (!console_drain(vmm, 100)) {
 		cnt = 1; /* come back after the other events */
 		if (write(vmm->serial.notify_fd, &cnt, sizeof(cnt)) < 0) {
@@ -261,6 +279,16 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 			break;
 		}
 	}
+	/* A vCPU that stopped the VM at once may have kicked its siblings
+	 * before they were marked started: kick them now that they are. */
+	pthread_mutex_lock(&vmm->lock);
+	if (vmm->stopping) {
+		pthread_mutex_unlock(&vmm->lock);
+		for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
+			vcpu_kick(&vmm->vcpus[i]);
+	} else {
+		pthread_mutex_unlock(&vmm->lock);
+	}
 	return 0;
 }
 
@@ -338,6 +366,7 @@ void vmm_release_vm(struct vmm *vmm)
 	if (vmm->console_in >= 0)
 		event_loop_del(&vmm->loop, vmm->console_in);
 	vmm->console_in = -1;
+	vmm->console_in_paused = false;
 	virtio_devices_destroy(&vmm->virtio);
 	vm_destroy(&vmm->vm);
 	vmm->state = VMM_CONFIGURED;

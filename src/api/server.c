@@ -40,6 +40,7 @@ struct server {
 	unsigned timeout_ms;
 	int max_clients;
 	int nr_clients;
+	uint64_t accept_resume; /* 0, or when to retry accept() after EMFILE */
 	struct conn *conns;
 	server_handler handler;
 	void *ctx;
@@ -48,12 +49,31 @@ struct server {
 /* epoll data for the two non-connection fds. */
 static char listen_tag, stop_tag;
 
+#define SERVER_ACCEPT_RETRY_MS 100
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Watches (or stops watching) the listening socket. */
+static void listen_watch(struct server *s, bool on)
+{
+	struct epoll_event ev = { .events = on ? EPOLLIN : 0,
+				  .data.ptr = &listen_tag };
+
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &ev);
+}
+
+static void accept_resume(struct server *s)
+{
+	if (s->accept_resume) {
+		s->accept_resume = 0;
+		listen_watch(s, true);
+	}
 }
 
 static void conn_close(struct server *s, struct conn *c)
@@ -66,6 +86,7 @@ static void conn_close(struct server *s, struct conn *c)
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
 	s->nr_clients--;
+	accept_resume(s); /* an fd is free again */
 }
 
 /* Writes what is pending; false when the connection had to be closed. */
@@ -226,8 +247,18 @@ static void server_accept(struct server *s)
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
 		struct conn *c = NULL;
 
-		if (fd < 0)
-			return; /* EAGAIN, or out of fds: try on the next event */
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* Out of fds or memory: the socket stays readable, so
+			 * stop watching it until a client leaves or a while
+			 * passed, rather than spin on accept(). */
+			s->accept_resume = now_ms() + SERVER_ACCEPT_RETRY_MS;
+			listen_watch(s, false);
+			return;
+		}
 		for (int i = 0; i < s->max_clients && s->nr_clients < s->max_clients; i++) {
 			if (s->conns[i].fd < 0) {
 				c = &s->conns[i];
@@ -271,6 +302,10 @@ static int server_sweep(struct server *s)
 {
 	uint64_t now = now_ms(), next = UINT64_MAX;
 
+	if (s->accept_resume && s->accept_resume <= now)
+		accept_resume(s);
+	if (s->accept_resume)
+		next = s->accept_resume;
 	for (int i = 0; i < s->max_clients; i++) {
 		struct conn *c = &s->conns[i];
 

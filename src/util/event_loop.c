@@ -51,12 +51,32 @@ void event_loop_destroy(struct event_loop *el)
 	el->stop_fd = el->epfd = -1;
 }
 
+/* A source removed by event_loop_del() for @fd, kept until destroy. */
+static struct event_source *dead_source(struct event_loop *el, int fd)
+{
+	for (struct event_source *s = el->sources; s; s = s->next)
+		if (s->fd == fd && !s->handler)
+			return s;
+	return NULL;
+}
+
 int event_loop_add(struct event_loop *el, int fd, uint32_t events,
 		   event_handler handler, void *opaque)
 {
-	struct event_source *s = calloc(1, sizeof(*s));
+	struct event_source *s = dead_source(el, fd);
 	struct epoll_event ev = { .events = events };
 
+	/* Watching an fd again (the console after a pause) reuses its old
+	 * entry, so add/del cycles do not grow the list. */
+	if (s) {
+		ev.data.ptr = s;
+		if (epoll_ctl(el->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			return -errno;
+		s->opaque = opaque;
+		s->handler = handler;
+		return 0;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->fd = fd;

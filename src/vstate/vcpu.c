@@ -254,13 +254,14 @@ int vcpu_start(struct vcpu *vcpu)
 
 	if (ret)
 		return -ret;
-	vcpu->started = 1;
+	/* Read by vcpu_kick() on other vCPU threads. */
+	__atomic_store_n(&vcpu->started, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void vcpu_kick(struct vcpu *vcpu)
 {
-	if (!vcpu->started)
+	if (!__atomic_load_n(&vcpu->started, __ATOMIC_ACQUIRE))
 		return;
 	/* immediate_exit covers a vCPU about to enter KVM_RUN; the signal one
 	 * already inside it. */

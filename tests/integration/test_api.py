@@ -770,3 +770,59 @@ def test_expect_100_continue(fc):
     r, _ = read_response(s, buf)
     assert r.status == 204
     s.close()
+
+
+def test_out_of_fds_does_not_spin():
+    """With its fd limit reached, figment cannot accept: it must wait for a
+    free fd instead of spinning on a listening socket that stays readable,
+    and serve again once clients leave."""
+    if not os.access(FIGMENT, os.X_OK):
+        pytest.skip("no figment binary at %s (set FIGMENT)" % FIGMENT)
+    import resource
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (24, 24))
+
+    with tempfile.TemporaryDirectory(prefix="figment-api-") as d:
+        sock = os.path.join(d, "api.sock")
+        p = subprocess.Popen([FIGMENT, "--api-sock", sock],
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, preexec_fn=low_limit)
+        socks = []
+        try:
+            t0 = time.monotonic()
+            while True:
+                try:
+                    connect(sock).close()
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    assert p.poll() is None and time.monotonic() - t0 < 10
+                    time.sleep(0.005)
+            for _ in range(30):  # more than the fds left: some wait in the backlog
+                socks.append(connect(sock))
+            time.sleep(0.3)
+
+            def cpu_ticks():
+                with open("/proc/%d/stat" % p.pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return int(fields[11]) + int(fields[12])
+
+            c0 = cpu_ticks()
+            time.sleep(1)
+            used = cpu_ticks() - c0
+            assert used < 0.3 * os.sysconf("SC_CLK_TCK"), \
+                "figment burnt %d ticks in 1 s while out of fds" % used
+            for s in socks:
+                s.close()
+            socks = []
+            time.sleep(0.5)
+            c = Client(sock)
+            assert c.request("GET", "/").status == 200
+            c.close()
+            assert p.poll() is None
+        finally:
+            for s in socks:
+                s.close()
+            p.terminate()
+            p.wait(5)

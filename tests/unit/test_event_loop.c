@@ -261,3 +261,42 @@ Test(event_loop, add_of_the_same_fd_twice_is_eexist)
 		     -EEXIST);
 	close(c.fd);
 }
+
+/* Watching an fd again after event_loop_del (the console after a pause)
+ * calls the new handler with the new opaque, never the old one. */
+static int readd_old_calls, readd_new_calls;
+static struct event_loop readd_el;
+
+static void readd_old(void *opaque, uint32_t events)
+{
+	(void)opaque;
+	(void)events;
+	readd_old_calls++;
+}
+
+static void readd_new(void *opaque, uint32_t events)
+{
+	(void)events;
+	cr_expect_eq(*(int *)opaque, 42);
+	readd_new_calls++;
+	event_loop_stop(&readd_el, 7);
+}
+
+Test(event_loop, del_then_add_uses_the_new_handler, .timeout = 5)
+{
+	int fd = eventfd(1, EFD_NONBLOCK); /* readable from the start */
+	int tag = 42;
+
+	cr_assert_eq(event_loop_init(&readd_el), 0);
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(event_loop_add(&readd_el, fd, EPOLLIN, readd_old, NULL), 0);
+		cr_assert_eq(event_loop_del(&readd_el, fd), 0);
+	}
+	cr_assert_eq(event_loop_add(&readd_el, fd, EPOLLIN, readd_new, &tag), 0);
+	cr_expect_eq(event_loop_add(&readd_el, fd, EPOLLIN, readd_new, &tag), -EEXIST);
+	cr_expect_eq(event_loop_run(&readd_el), 7);
+	cr_expect_eq(readd_new_calls, 1);
+	cr_expect_eq(readd_old_calls, 0);
+	event_loop_destroy(&readd_el);
+	close(fd);
+}
