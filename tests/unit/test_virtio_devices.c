@@ -90,6 +90,13 @@ Test(virtio_devices, create_and_destroy, .timeout = 20)
 	cr_assert(bus_read(&vm.mmio, 0xd0003000 + VIRTIO_MMIO_DEVICE_ID,
 			   (uint8_t *)&v, 4));
 	cr_assert_eq(v, 4);
+	/* a device that stops at its per-notification budget kicks its
+	 * queue again through the queue's ioeventfd */
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(vd.slots[i].dev->kick_fd[0],
+			     vd.slots[i].notifiers[0].fd);
+		cr_assert_geq(vd.slots[i].dev->kick_fd[0], 0);
+	}
 	virtio_devices_destroy(&vd);
 	cr_assert_eq(vd.nr, 0);
 	virtio_devices_destroy(&vd); /* twice is fine */

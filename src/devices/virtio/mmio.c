@@ -55,6 +55,8 @@ int virtio_mmio_init(struct virtio_mmio_dev *dev,
 	dev->ops = ops;
 	dev->mem = mem;
 	dev->irq_fd = -1;
+	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+		dev->kick_fd[i] = -1;
 	dev->device_features = features | TRANSPORT_FEATURES;
 	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		virtq_init(&dev->queues[i],
@@ -99,6 +101,18 @@ void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, struct virtq *q)
 {
 	if (virtq_should_notify(q))
 		raise_irq(dev, VIRTIO_MMIO_INT_VRING);
+}
+
+void virtio_mmio_notify_later(struct virtio_mmio_dev *dev, unsigned int qidx)
+{
+	uint64_t one = 1;
+
+	if (qidx >= VIRTIO_MMIO_MAX_QUEUES || dev->kick_fd[qidx] < 0)
+		return;
+	if (write(dev->kick_fd[qidx], &one, sizeof(one)) < 0) {
+		/* Only fails when the counter would overflow: a notification
+		 * is already pending. */
+	}
 }
 
 void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, const char *why)

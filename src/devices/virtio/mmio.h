@@ -62,6 +62,9 @@ struct virtio_mmio_dev {
 	const struct virtio_mmio_ops *ops;
 	const struct guest_memory *mem;
 	int irq_fd; /* eventfd wired to the guest IRQ (vm_irqfd), or -1 */
+	/* Each queue's notification eventfd (the ioeventfd the event loop
+	 * watches), or -1: virtio_mmio_notify_later() writes to it. */
+	int kick_fd[VIRTIO_MMIO_MAX_QUEUES];
 
 	uint64_t device_features; /* device bits plus transport bits */
 	uint64_t driver_features;
@@ -81,8 +84,9 @@ struct virtio_mmio_dev {
 /*
  * Sets @dev up for @ops over @mem (which must outlive it). @features are
  * the device-specific bits; the transport adds VIRTIO_F_VERSION_1,
- * VIRTIO_RING_F_INDIRECT_DESC and VIRTIO_RING_F_EVENT_IDX. irq_fd starts
- * at -1 (no interrupt wired). Returns 0 or a negative errno.
+ * VIRTIO_RING_F_INDIRECT_DESC and VIRTIO_RING_F_EVENT_IDX. irq_fd and
+ * kick_fd[] start at -1 (no interrupt, no notifier wired). Returns 0 or a
+ * negative errno.
  */
 int virtio_mmio_init(struct virtio_mmio_dev *dev,
 		     const struct virtio_mmio_ops *ops,
@@ -124,6 +128,16 @@ static inline struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *dev,
 /* For device code (dev->lock held), after pushing on @q: raises the
  * used-buffer interrupt if the driver wants one. */
 void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, struct virtq *q);
+
+/*
+ * For device code (dev->lock held): queue_notify serves at most a queue's
+ * worth of chains (q->size) per call, so that a guest refilling the queue
+ * as fast as it is emptied cannot keep the VMM thread; when that budget
+ * runs out with chains still available (virtq_has_avail()), it calls this
+ * to be notified again once the event loop has served everything else
+ * (a write to kick_fd[@qidx]; nothing when there is none).
+ */
+void virtio_mmio_notify_later(struct virtio_mmio_dev *dev, unsigned int qidx);
 
 /* For device code (dev->lock held): the config space changed; bumps
  * ConfigGeneration and raises a configuration interrupt. */

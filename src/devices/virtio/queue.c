@@ -211,6 +211,32 @@ static int walk_chain(const struct virtq *q, struct virtq_chain *c,
 	}
 }
 
+/* Loads the driver's avail index into *@avail_idx; false when it offers
+ * nothing new (with EVENT_IDX, after publishing avail_event). */
+static bool avail_pending(struct virtq *q, uint16_t *avail_idx)
+{
+	*avail_idx = load16(q->avail + AVAIL_IDX);
+	if (*avail_idx != q->last_avail)
+		return true;
+	if (!q->event_idx)
+		return false;
+	/* Ask for a kick at the next buffer, then look again: the driver may
+	 * have added one before it saw avail_event. */
+	store16(q->used + USED_RING + 8 * (uint64_t)q->size, q->last_avail);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	*avail_idx = load16(q->avail + AVAIL_IDX);
+	return *avail_idx != q->last_avail;
+}
+
+bool virtq_has_avail(struct virtq *q)
+{
+	uint16_t avail_idx;
+
+	if (!q->ready || q->broken)
+		return false;
+	return avail_pending(q, &avail_idx);
+}
+
 int virtq_pop(struct virtq *q, struct virtq_chain *c)
 {
 	uint16_t avail_idx, head;
@@ -220,19 +246,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return 0;
 	if (q->broken)
 		return -EIO;
-	avail_idx = load16(q->avail + AVAIL_IDX);
-	if (avail_idx == q->last_avail) {
-		if (!q->event_idx)
-			return 0;
-		/* Ask for a kick at the next buffer, then look again: the
-		 * driver may have added one before it saw avail_event. */
-		store16(q->used + USED_RING + 8 * (uint64_t)q->size,
-			q->last_avail);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		avail_idx = load16(q->avail + AVAIL_IDX);
-		if (avail_idx == q->last_avail)
-			return 0;
-	}
+	if (!avail_pending(q, &avail_idx))
+		return 0;
 	if ((uint16_t)(avail_idx - q->last_avail) > q->size)
 		return virtq_set_broken(q,
 					"avail index ran ahead of the queue");

@@ -101,6 +101,14 @@ int virtq_activate(struct virtq *q, const struct guest_memory *mem,
 int virtq_pop(struct virtq *q, struct virtq_chain *c);
 
 /*
+ * True when the driver has made a chain available that virtq_pop() would
+ * take (or refuse as malformed). When there is none, with EVENT_IDX it
+ * publishes avail_event first, exactly like an empty virtq_pop(), so the
+ * driver kicks on its next buffer. False when not ready or broken.
+ */
+bool virtq_has_avail(struct virtq *q);
+
+/*
  * Returns chain @head to the driver with @len bytes written into it.
  * 0, or -EIO when the queue is not ready/broken, -EINVAL when nothing is in
  * flight (a device bug, not a guest one).

@@ -100,6 +100,7 @@ static int slot_attach(struct virtio_devices *vd, struct vm *vm, int i,
 			return ret;
 		}
 		n->in_loop = true;
+		dev->kick_fd[q] = n->fd;
 	}
 	ret = bus_register(&vm->mmio, base, LAYOUT_VIRTIO_MMIO_SIZE,
 			   &virtio_mmio_bus_ops, dev, dev->ops->name);

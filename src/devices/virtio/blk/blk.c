@@ -236,9 +236,10 @@ static void blk_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 	struct virtio_blk *b = to_blk(dev);
 	struct virtq *q = virtio_mmio_queue(dev, qidx);
 	struct virtq_chain *c = &b->chain;
+	uint32_t budget = q->size; /* see virtio_mmio_notify_later() */
 	bool pushed = false;
 
-	while (virtq_pop(q, c) == 1) {
+	for (; budget > 0 && virtq_pop(q, c) == 1; budget--) {
 		uint64_t written = 0;
 		uint32_t used = 0;
 
@@ -261,6 +262,8 @@ static void blk_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 	}
 	if (pushed)
 		virtio_mmio_signal_used(dev, q);
+	if (budget == 0 && virtq_has_avail(q))
+		virtio_mmio_notify_later(dev, qidx);
 }
 
 static void blk_config_read(struct virtio_mmio_dev *dev, uint32_t offset,

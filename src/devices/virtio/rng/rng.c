@@ -51,9 +51,10 @@ static void rng_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 {
 	struct virtio_rng *r = (struct virtio_rng *)dev;
 	struct virtq *q = virtio_mmio_queue(dev, qidx);
+	uint32_t budget = q->size; /* see virtio_mmio_notify_later() */
 	bool pushed = false;
 
-	while (virtq_pop(q, &r->chain) == 1) {
+	for (; budget > 0 && virtq_pop(q, &r->chain) == 1; budget--) {
 		uint32_t n = rng_serve(&r->chain);
 
 		metrics_inc(metrics_counter("entropy", "requests"));
@@ -64,6 +65,8 @@ static void rng_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 	}
 	if (pushed)
 		virtio_mmio_signal_used(dev, q);
+	if (budget == 0 && virtq_has_avail(q))
+		virtio_mmio_notify_later(dev, qidx);
 }
 
 static void rng_config_read(struct virtio_mmio_dev *dev, uint32_t offset,

@@ -2,8 +2,9 @@
 /*
  * virtio-rng (device id 4): one request queue; each chain's device-writable
  * buffers are filled from getrandom(2), at most VIRTIO_RNG_MAX_PER_CHAIN
- * bytes per chain so one notification costs the VMM a bounded amount of
- * work per buffer. Readable buffers in a chain are ignored.
+ * bytes per chain, and at most a queue's worth of chains per notification
+ * (virtio_mmio_notify_later()), so one notification costs the VMM a bounded
+ * amount of work. Readable buffers in a chain are ignored.
  */
 #ifndef FIGMENT_DEVICES_VIRTIO_RNG_RNG_H
 #define FIGMENT_DEVICES_VIRTIO_RNG_RNG_H
