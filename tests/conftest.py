@@ -13,12 +13,18 @@ CACHE = Path(os.environ.get("FIGMENT_CACHE", Path.home() / ".cache" / "figment")
 
 
 def kvm_usable():
+    """/dev/kvm opens and answers KVM_GET_API_VERSION with 12."""
+    import fcntl
     try:
         fd = os.open("/dev/kvm", os.O_RDWR)
     except OSError:
         return False
-    os.close(fd)
-    return True
+    try:
+        return fcntl.ioctl(fd, 0xAE00) == 12  # KVM_GET_API_VERSION
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 needs_kvm = pytest.mark.skipif(not kvm_usable(), reason="/dev/kvm is missing or not usable")

@@ -23,6 +23,8 @@ import time
 import pytest
 import yaml
 
+from conftest import kvm_usable
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIGMENT = os.environ.get("FIGMENT", os.path.join(ROOT, "build", "figment"))
 CONTRACT = os.path.join(ROOT, "api", "firecracker.yaml")
@@ -538,8 +540,8 @@ def test_instance_start_needs_a_kernel(fc):
 
 
 def test_post_boot_rules(fc):
-    if not os.path.exists("/dev/kvm"):
-        pytest.skip("no /dev/kvm")
+    if not kvm_usable():
+        pytest.skip("/dev/kvm is missing or not usable")
     if not os.path.exists(TEST_KERNEL):
         pytest.skip("no test guest at %s" % TEST_KERNEL)
     c = fc.client

@@ -64,8 +64,7 @@ Test(virtio_devices, create_and_destroy, .timeout = 20)
 	uint32_t v = 0;
 
 	if (!kvm_setup()) {
-		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
-		return;
+		cr_skip_test("no usable /dev/kvm: %s", err);
 	}
 	add_drive("data", 0, false, false);
 	add_drive("root", 1, true, true);
@@ -108,8 +107,7 @@ Test(virtio_devices, failure_leaves_nothing, .timeout = 20)
 	int before;
 
 	if (!kvm_setup()) {
-		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
-		return;
+		cr_skip_test("no usable /dev/kvm: %s", err);
 	}
 	before = vm.mmio.nr_ranges;
 	add_drive("a", 0, true, false);
@@ -126,8 +124,7 @@ Test(virtio_devices, failure_leaves_nothing, .timeout = 20)
 Test(virtio_devices, no_devices)
 {
 	if (!kvm_setup()) {
-		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
-		return;
+		cr_skip_test("no usable /dev/kvm: %s", err);
 	}
 	cr_assert_eq(virtio_devices_create(&vd, &vm, &el, &cfg, err,
 					   sizeof(err)), 0);
@@ -140,8 +137,7 @@ Test(virtio_devices, no_devices)
 Test(virtio_devices, root_partuuid, .timeout = 20)
 {
 	if (!kvm_setup()) {
-		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
-		return;
+		cr_skip_test("no usable /dev/kvm: %s", err);
 	}
 	add_drive("root", 0, true, false);
 	cfg.drives[0].partuuid = "0eaa91a0-01";
@@ -156,8 +152,7 @@ Test(virtio_devices, root_partuuid, .timeout = 20)
 Test(virtio_devices, root_partuuid_refused, .timeout = 20)
 {
 	if (!kvm_setup()) {
-		cr_log_warn("no usable /dev/kvm (%s): skipped", err);
-		return;
+		cr_skip_test("no usable /dev/kvm: %s", err);
 	}
 	add_drive("root", 0, true, false);
 	cfg.drives[0].partuuid = "x init=/bin/sh";
