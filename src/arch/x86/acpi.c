@@ -248,6 +248,34 @@ static struct acpi_gas acpi_io_gas(uint16_t port)
 	return g;
 }
 
+/*
+ * Emits Device(@name) { _HID, _UID, _CRS } with the resource template @res
+ * (already ended). A _HID like "PNP0501" is an EISA id (compressed, as
+ * Linux's PNP layer matches it); others ("LNRO0005") stay strings.
+ */
+static void acpi_dsdt_device(struct aml_buf *b, const char *name,
+			     const char *hid, bool eisa_hid, uint64_t uid,
+			     struct aml_buf *res)
+{
+	size_t dev;
+
+	if (aml_error(res)) {
+		b->invalid = true;
+		return;
+	}
+	dev = aml_device_begin(b, name);
+	aml_name(b, "_HID");
+	if (eisa_hid)
+		aml_eisaid(b, hid);
+	else
+		aml_string(b, hid);
+	aml_name(b, "_UID");
+	aml_integer(b, uid);
+	aml_name(b, "_CRS");
+	aml_buffer(b, res->data, res->len);
+	aml_device_end(b, dev);
+}
+
 /* The UART the VMM emulates at COM1. Describing it lets the guest's PNP
  * layer claim the port and IRQ like on a PC; the 8250 driver finds it at
  * the legacy address either way. */
@@ -255,25 +283,12 @@ static void acpi_dsdt_com1(struct aml_buf *b)
 {
 	uint8_t res_data[32];
 	struct aml_buf res;
-	size_t dev;
 
 	aml_init(&res, res_data, sizeof(res_data));
 	aml_res_io(&res, LAYOUT_PORT_COM1, LAYOUT_PORT_COM1, 0, 8);
 	aml_res_irq_noflags(&res, LAYOUT_COM1_IRQ);
 	aml_res_end(&res);
-	if (aml_error(&res)) {
-		b->invalid = true;
-		return;
-	}
-
-	dev = aml_device_begin(b, "COM1");
-	aml_name(b, "_HID");
-	aml_eisaid(b, "PNP0501");
-	aml_name(b, "_UID");
-	aml_integer(b, 1);
-	aml_name(b, "_CRS");
-	aml_buffer(b, res.data, res.len);
-	aml_device_end(b, dev);
+	acpi_dsdt_device(b, "COM1", "PNP0501", true, 1, &res);
 }
 
 /* The i8042 keyboard controller (data 0x60, command/status 0x64, IRQ 1).
@@ -284,26 +299,13 @@ static void acpi_dsdt_i8042(struct aml_buf *b)
 {
 	uint8_t res_data[32];
 	struct aml_buf res;
-	size_t dev;
 
 	aml_init(&res, res_data, sizeof(res_data));
 	aml_res_io(&res, LAYOUT_PORT_I8042_DATA, LAYOUT_PORT_I8042_DATA, 0, 1);
 	aml_res_io(&res, LAYOUT_PORT_I8042_CMD, LAYOUT_PORT_I8042_CMD, 0, 1);
 	aml_res_irq_noflags(&res, LAYOUT_I8042_IRQ);
 	aml_res_end(&res);
-	if (aml_error(&res)) {
-		b->invalid = true;
-		return;
-	}
-
-	dev = aml_device_begin(b, "PS2K");
-	aml_name(b, "_HID");
-	aml_eisaid(b, "PNP0303");
-	aml_name(b, "_UID");
-	aml_integer(b, 1);
-	aml_name(b, "_CRS");
-	aml_buffer(b, res.data, res.len);
-	aml_device_end(b, dev);
+	acpi_dsdt_device(b, "PS2K", "PNP0303", true, 1, &res);
 }
 
 /* The pvpanic device (QEMU0001, one I/O port): Linux's pvpanic driver
@@ -313,24 +315,11 @@ static void acpi_dsdt_pvpanic(struct aml_buf *b)
 {
 	uint8_t res_data[16];
 	struct aml_buf res;
-	size_t dev;
 
 	aml_init(&res, res_data, sizeof(res_data));
 	aml_res_io(&res, LAYOUT_PORT_PVPANIC, LAYOUT_PORT_PVPANIC, 0, 1);
 	aml_res_end(&res);
-	if (aml_error(&res)) {
-		b->invalid = true;
-		return;
-	}
-
-	dev = aml_device_begin(b, "PEVT");
-	aml_name(b, "_HID");
-	aml_string(b, "QEMU0001");
-	aml_name(b, "_UID");
-	aml_integer(b, 1);
-	aml_name(b, "_CRS");
-	aml_buffer(b, res.data, res.len);
-	aml_device_end(b, dev);
+	acpi_dsdt_device(b, "PEVT", "QEMU0001", false, 1, &res);
 }
 
 /*
@@ -347,28 +336,15 @@ static void acpi_dsdt_virtio(struct aml_buf *b, uint32_t index,
 	uint8_t res_data[32];
 	struct aml_buf res;
 	char name[8];
-	size_t dev;
 
 	aml_init(&res, res_data, sizeof(res_data));
 	aml_res_memory32_fixed(&res, true, (uint32_t)d->base,
 			       (uint32_t)d->size);
 	aml_res_interrupt(&res, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->irq);
 	aml_res_end(&res);
-	if (aml_error(&res)) {
-		b->invalid = true;
-		return;
-	}
-
 	/* "V000".."VFFF": acpi_build() caps the device count to fit. */
 	snprintf(name, sizeof(name), "V%03X", index & 0xfff);
-	dev = aml_device_begin(b, name);
-	aml_name(b, "_HID");
-	aml_string(b, "LNRO0005");
-	aml_name(b, "_UID");
-	aml_integer(b, index);
-	aml_name(b, "_CRS");
-	aml_buffer(b, res.data, res.len);
-	aml_device_end(b, dev);
+	acpi_dsdt_device(b, name, "LNRO0005", false, index, &res);
 }
 
 static int acpi_build_dsdt(struct acpi_builder *ab,
