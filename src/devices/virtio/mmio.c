@@ -124,6 +124,17 @@ void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, const char *why)
 	raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
+void virtio_mmio_batch_done(struct virtio_mmio_dev *dev, unsigned int qidx,
+			    bool pushed, bool spent)
+{
+	struct virtq *q = virtio_mmio_queue(dev, qidx);
+
+	if (pushed)
+		virtio_mmio_signal_used(dev, q);
+	if (spent && virtq_has_avail(q))
+		virtio_mmio_notify_later(dev, qidx);
+}
+
 void virtio_mmio_config_changed(struct virtio_mmio_dev *dev)
 {
 	dev->config_generation++;

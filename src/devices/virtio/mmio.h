@@ -139,6 +139,13 @@ void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, struct virtq *q);
  */
 void virtio_mmio_notify_later(struct virtio_mmio_dev *dev, unsigned int qidx);
 
+/* For device code (dev->lock held), at the end of a batch of requests on
+ * queue @qidx: raises the used interrupt if anything was @pushed, and if
+ * the batch stopped because its budget was @spent while chains are still
+ * waiting, asks to be called again (virtio_mmio_notify_later()). */
+void virtio_mmio_batch_done(struct virtio_mmio_dev *dev, unsigned int qidx,
+			    bool pushed, bool spent);
+
 /* For device code (dev->lock held): the config space changed; bumps
  * ConfigGeneration and raises a configuration interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio_dev *dev);

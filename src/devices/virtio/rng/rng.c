@@ -63,10 +63,7 @@ static void rng_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 			break;
 		pushed = true;
 	}
-	if (pushed)
-		virtio_mmio_signal_used(dev, q);
-	if (budget == 0 && virtq_has_avail(q))
-		virtio_mmio_notify_later(dev, qidx);
+	virtio_mmio_batch_done(dev, qidx, pushed, budget == 0);
 }
 
 static void rng_config_read(struct virtio_mmio_dev *dev, uint32_t offset,
