@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_PHASES   16
 #define LINE_MAX_LEN 4096
 
@@ -68,12 +70,6 @@ static int64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(125);
 }
 
 /* Reads the numeric fields of a /proc stat file into v[] (v[0] is field 3)
@@ -206,35 +202,6 @@ static void on_line(pid_t pid, const char *line)
 		if (sscanf(e + len, " bytes=%llu ops=%llu us=%lld", &ph->bytes,
 			   &ph->ops, &ph->us) == 3)
 			ph->ended = 1;
-	}
-}
-
-static int open_log(const char *prefix, const char *ext)
-{
-	char path[4096];
-	int fd;
-
-	if (!prefix)
-		return -1;
-	snprintf(path, sizeof(path), "%s.%s", prefix, ext);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		die(path);
-	return fd;
-}
-
-static void write_all(int fd, const char *buf, size_t n)
-{
-	while (fd >= 0 && n > 0) {
-		ssize_t w = write(fd, buf, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		buf += w;
-		n -= (size_t)w;
 	}
 }
 

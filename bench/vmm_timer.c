@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define ERRBUF_MAX (64 * 1024)
 
 struct marker {
@@ -66,12 +68,6 @@ static int64_t now_us(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)(t.tv_sec - t0.tv_sec) * 1000000 +
 	       (t.tv_nsec - t0.tv_nsec) / 1000;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(125);
 }
 
 /*
@@ -151,35 +147,6 @@ static void sample_smaps(pid_t pid, long guest_kib, struct mem_peak *p)
 	}
 	if (anon - g_anon > p->ovh_anon_kib)
 		p->ovh_anon_kib = anon - g_anon;
-}
-
-static int open_log(const char *prefix, const char *ext)
-{
-	char path[4096];
-	int fd;
-
-	if (!prefix)
-		return -1;
-	snprintf(path, sizeof(path), "%s.%s", prefix, ext);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		die(path);
-	return fd;
-}
-
-static void write_all(int fd, const char *buf, size_t n)
-{
-	while (fd >= 0 && n > 0) {
-		ssize_t w = write(fd, buf, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return; /* a lost log must not stop the measurement */
-		}
-		buf += w;
-		n -= (size_t)w;
-	}
 }
 
 static void usage(void)
