@@ -172,7 +172,7 @@ int boot_load(const struct guest_memory *mem, const struct boot_request *req,
 	return -ENOEXEC;
 }
 
-#define BOOT_COPY_CHUNK (1ULL << 20)
+#define BOOT_COPY_CHUNK (256ULL << 10) /* what stays resident of an image at once */
 
 int boot_copy_image(const struct guest_memory *mem, uint64_t gpa,
 		    const uint8_t *src, uint64_t len)
