@@ -104,6 +104,27 @@ int boot_plan_initrd(const struct boot_image *initrd, uint64_t floor,
 	return 0;
 }
 
+int boot_plan_common(const struct guest_memory *mem,
+		     const struct boot_request *req, uint64_t cmdline_max,
+		     uint64_t initrd_floor, uint64_t initrd_ceiling,
+		     struct boot_plan *plan, struct e820_map *map, char *err,
+		     size_t errlen)
+{
+	int ret = boot_plan_cmdline(req->cmdline ? req->cmdline : "",
+				    cmdline_max, plan, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = boot_plan_initrd(&req->initrd, initrd_floor, initrd_ceiling, plan,
+			       err, errlen);
+	if (ret || req->check_only)
+		return ret;
+	ret = e820_build(mem, map);
+	if (ret)
+		boot_err(err, errlen, "guest memory has no RAM for a memory map");
+	return ret;
+}
+
 int boot_write_common(const struct guest_memory *mem,
 		      const struct boot_request *req,
 		      const struct boot_plan *plan, char *err, size_t errlen)

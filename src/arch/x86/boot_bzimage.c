@@ -323,26 +323,15 @@ int boot_bzimage_load(const struct guest_memory *mem,
 	ret = bz_parse(k, plan->ram_end, &bz, err, errlen);
 	if (ret)
 		return ret;
-	/* cmdline_size excludes the NUL (protocol 2.06+, always here). */
-	ret = boot_plan_cmdline(req->cmdline ? req->cmdline : "",
-				bz.hdr.cmdline_size, plan, err, errlen);
-	if (ret)
-		return ret;
-	/* initrd_addr_max is the highest byte the initrd may occupy. */
+	/* initrd_addr_max is the highest byte the initrd may occupy;
+	 * cmdline_size excludes the NUL (protocol 2.06+, always here). */
 	ceiling = (uint64_t)bz.hdr.initrd_addr_max + 1;
 	if (ceiling > plan->ram_end)
 		ceiling = plan->ram_end;
-	ret = boot_plan_initrd(&req->initrd, bz.end, ceiling, plan, err,
-			       errlen);
-	if (ret)
+	ret = boot_plan_common(mem, req, bz.hdr.cmdline_size, bz.end, ceiling,
+			       plan, &map, err, errlen);
+	if (ret || req->check_only)
 		return ret;
-	if (req->check_only)
-		return 0;
-	ret = e820_build(mem, &map);
-	if (ret) {
-		boot_err(err, errlen, "guest memory has no RAM for an e820 map");
-		return ret;
-	}
 
 	memset(&bp, 0, sizeof(bp));
 	memcpy(bp.hdr_bytes, k->data + BZ_HDR_START, bz.hdr_len);

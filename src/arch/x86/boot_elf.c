@@ -351,22 +351,12 @@ int boot_elf_load(const struct guest_memory *mem,
 	ret = elf_parse(&req->kernel, plan->ram_end, &ei, err, errlen);
 	if (ret)
 		return ret;
-	/* PVH has no header field for it: the area's size is the limit. */
-	ret = boot_plan_cmdline(req->cmdline ? req->cmdline : "",
-				LAYOUT_CMDLINE_MAX - 1, plan, err, errlen);
-	if (ret)
+	/* PVH has no header field for the command line's limit: the area's
+	 * size is. */
+	ret = boot_plan_common(mem, req, LAYOUT_CMDLINE_MAX - 1, ei.end,
+			       plan->ram_end, plan, &map, err, errlen);
+	if (ret || req->check_only)
 		return ret;
-	ret = boot_plan_initrd(&req->initrd, ei.end, plan->ram_end, plan, err,
-			       errlen);
-	if (ret)
-		return ret;
-	if (req->check_only)
-		return 0;
-	ret = e820_build(mem, &map);
-	if (ret) {
-		boot_err(err, errlen, "guest memory has no RAM for a memory map");
-		return ret;
-	}
 
 	memset(&page, 0, sizeof(page));
 	page.start.magic = PVH_START_MAGIC;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "arch/x86/boot.h"
+#include "arch/x86/e820.h"
 #include "vstate/memory.h"
 
 #define BOOT_KIB 0x400ULL
@@ -47,7 +48,6 @@ int boot_plan_initrd(const struct boot_image *initrd, uint64_t floor,
 		     uint64_t ceiling, struct boot_plan *plan, char *err,
 		     size_t errlen);
 
-/* Copies the command line and the initrd as planned. 0 or -EFAULT. */
 /*
  * Copies @len bytes of an input image to guest memory at @gpa (which the
  * caller checked). The images are read-only file mappings: each chunk's
@@ -58,6 +58,19 @@ int boot_plan_initrd(const struct boot_image *initrd, uint64_t floor,
 int boot_copy_image(const struct guest_memory *mem, uint64_t gpa,
 		    const uint8_t *src, uint64_t len);
 
+/*
+ * The steps both protocols share once the kernel is parsed: checks the
+ * command line against @cmdline_max, places the initrd in [@initrd_floor,
+ * @initrd_ceiling), and, unless req->check_only, builds the memory map of
+ * @mem into @map. 0 or a negative errno with the reason in @err.
+ */
+int boot_plan_common(const struct guest_memory *mem,
+		     const struct boot_request *req, uint64_t cmdline_max,
+		     uint64_t initrd_floor, uint64_t initrd_ceiling,
+		     struct boot_plan *plan, struct e820_map *map, char *err,
+		     size_t errlen);
+
+/* Copies the command line and the initrd as planned. 0 or -EFAULT. */
 int boot_write_common(const struct guest_memory *mem,
 		      const struct boot_request *req,
 		      const struct boot_plan *plan, char *err, size_t errlen);
