@@ -157,13 +157,6 @@ int vm_irq_line(struct vm *vm, uint32_t gsi, int level)
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
 
-int vm_irq_pulse(struct vm *vm, uint32_t gsi)
-{
-	int ret = vm_irq_line(vm, gsi, 1);
-
-	return ret ? ret : vm_irq_line(vm, gsi, 0);
-}
-
 int vm_irqfd(struct vm *vm, int efd, uint32_t gsi)
 {
 	struct kvm_irqfd irqfd = { .fd = (uint32_t)efd, .gsi = gsi };

@@ -37,9 +37,6 @@ void vm_destroy(struct vm *vm);
 /* Drives interrupt line @gsi to @level (1 raised, 0 lowered). */
 int vm_irq_line(struct vm *vm, uint32_t gsi, int level);
 
-/* Edge interrupt: raise and lower @gsi. */
-int vm_irq_pulse(struct vm *vm, uint32_t gsi);
-
 /* Writes to @efd inject @gsi (KVM_IRQFD). */
 int vm_irqfd(struct vm *vm, int efd, uint32_t gsi);
 
