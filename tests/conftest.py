@@ -62,3 +62,27 @@ def run(cmd, timeout=60, **kw):
     kw.setdefault("stdin", subprocess.DEVNULL)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           errors="replace", **kw)
+
+
+LAB = ROOT / "tools" / "lab" / "run.sh"
+
+
+def run_lab(script, timeout, extra=None, tools=()):
+    """Runs @script in the nested lab with build/figment; returns its
+    CompletedProcess. Each scenario inside bounds figment with `timeout`, so a
+    hung figment shows up as that scenario's status. What a retry covers is
+    the lab itself (exit 124: QEMU's emulated SVM occasionally wedges the
+    whole lab; 125: the lab did not come up): it is tried once more, then
+    the test fails."""
+    cmd = [str(LAB), "--figment", str(BUILD / "figment"), "--timeout", str(timeout)]
+    if extra:
+        cmd += ["--extra", str(extra)]
+    for t in tools:
+        cmd += ["--tool", t]
+    cmd += ["--", script]
+    for attempt in (1, 2):
+        r = run(cmd, timeout=timeout + 300)
+        if r.returncode not in (124, 125):
+            return r
+        print(f"lab attempt {attempt} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    pytest.fail(f"the lab failed twice ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")

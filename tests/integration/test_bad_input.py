@@ -2,7 +2,6 @@
 runs: kernels, initrds, command lines, sizes, flags."""
 import os
 import shutil
-import subprocess
 
 import pytest
 

@@ -3,14 +3,11 @@ emulated SVM CPU, real KVM inside): both guest kernels, both boot protocols,
 1 and 2 vCPUs. One lab boot runs every scenario; each test checks its part."""
 import os
 import re
-import shlex
-import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT, run
+from conftest import run_lab
 
-LAB = ROOT / "tools" / "lab" / "run.sh"
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
 
 # name -> (figment arguments, command the guest's /init runs)
@@ -56,10 +53,7 @@ def lab_script():
 def lab_results():
     if os.environ.get("FIGMENT_SKIP_LAB"):
         pytest.skip("FIGMENT_SKIP_LAB is set")
-    r = run([str(LAB), "--figment", str(BUILD / "figment"), "--timeout", "1500", "--",
-             lab_script()], timeout=1800)
-    if r.returncode in (124, 125):
-        pytest.fail(f"the lab itself failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    r = run_lab(lab_script(), timeout=600)
     out = {}
     for name in SCENARIOS:
         m = re.search(rf"=== {name} start\n(.*?)=== {name} exit (\d+)", r.stdout, re.S)

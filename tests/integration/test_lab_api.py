@@ -8,9 +8,8 @@ import shutil
 
 import pytest
 
-from conftest import BUILD, ROOT, run
+from conftest import ROOT, run, run_lab
 
-LAB = ROOT / "tools" / "lab" / "run.sh"
 MKROOTFS = ROOT / "tools" / "guest" / "mkrootfs.sh"
 
 SCRIPT = r"""
@@ -56,10 +55,7 @@ def lab(tmp_path_factory):
     work = tmp_path_factory.mktemp("api-lab")
     r = run([str(MKROOTFS), str(work / "root.ext4"), "32"], timeout=300)
     assert r.returncode == 0, r.stderr
-    r = run([str(LAB), "--figment", str(BUILD / "figment"), "--tool", curl,
-             "--extra", str(work), "--timeout", "600", "--", SCRIPT], timeout=900)
-    if r.returncode in (124, 125):
-        pytest.fail(f"the lab failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    r = run_lab(SCRIPT, timeout=400, extra=work, tools=[curl])
     return r.stdout
 
 

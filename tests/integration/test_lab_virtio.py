@@ -8,13 +8,11 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT, run
+from conftest import ROOT, run, run_lab
 
-LAB = ROOT / "tools" / "lab" / "run.sh"
 MKROOTFS = ROOT / "tools" / "guest" / "mkrootfs.sh"
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
 KERNELS = {
@@ -99,10 +97,7 @@ def lab(tmp_path_factory):
     with open(work / "flush.img", "wb") as f:
         f.truncate(4 << 20)
     shutil.rmtree(files)
-    r = run([str(LAB), "--figment", str(BUILD / "figment"), "--extra", str(work),
-             "--timeout", "1200", "--", lab_script()], timeout=1500)
-    if r.returncode in (124, 125):
-        pytest.fail(f"the lab failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    r = run_lab(lab_script(), timeout=600, extra=work)
     return {"out": r.stdout, "host_sha": hashlib.sha256(host).hexdigest(),
             "ro_sha": hashlib.sha256(ro).hexdigest()}
 
