@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
@@ -18,7 +19,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/mptable.h"
 #include "arch/x86/regs.h"
-#include "util/file_map.h"
+#include "util/safe_open.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "vmm.h"
@@ -83,18 +84,25 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 	int out_fd = -1;
 	int ret;
 
+	/* Console output never blocks the VMM thread: a description of its
+	 * own that does not block (see vmm.c's console_output()). */
 	switch (vmm->cfg->serial.mode) {
 	case SERIAL_STDIO:
-		out_fd = STDOUT_FILENO;
+		out_fd = reopen_nonblocking(STDOUT_FILENO,
+					    &vmm->console_out_shared);
+		if (out_fd < 0) {
+			snprintf(err, errlen, "cannot use stdout for the console: %s",
+				 strerror(-out_fd));
+			return VMM_EXIT_ERROR;
+		}
 		break;
 	case SERIAL_FILE:
-		out_fd = open(vmm->cfg->serial.path,
-			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (out_fd < 0) {
-			snprintf(err, errlen, "cannot open serial output '%s': %s",
-				 vmm->cfg->serial.path, strerror(errno));
+		out_fd = safe_open(vmm->cfg->serial.path,
+				   O_WRONLY | O_CREAT | O_APPEND, 0644,
+				   SAFE_OPEN_REG | SAFE_OPEN_FIFO | SAFE_OPEN_CHR,
+				   1, "serial output", NULL, err, errlen);
+		if (out_fd < 0)
 			return VMM_EXIT_CONFIG;
-		}
 		break;
 	case SERIAL_NONE:
 		break;
@@ -206,11 +214,47 @@ static char *builder_cmdline(struct vmm *vmm, const char *devices,
 	return s;
 }
 
+/* Opens a kernel or initrd for the loaders (util/safe_open.h: a FIFO or a
+ * directory is refused at once). 0 with @img set, or a vmm_exit status. */
+static int builder_open_image(const char *path, const char *what,
+			      uint64_t max_size, struct boot_image *img,
+			      char *err, size_t errlen)
+{
+	struct stat st;
+
+	img->data = NULL;
+	img->size = 0;
+	img->fd = safe_open(path, O_RDONLY, 0, SAFE_OPEN_REG, 0, what, &st,
+			    err, errlen);
+	if (img->fd < 0)
+		return VMM_EXIT_CONFIG;
+	if ((uint64_t)st.st_size > max_size) {
+		snprintf(err, errlen,
+			 "%s '%s' is %llu bytes; the limit is %llu bytes", what,
+			 path, (unsigned long long)st.st_size,
+			 (unsigned long long)max_size);
+		return VMM_EXIT_CONFIG;
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errlen, "%s '%s' is empty", what, path);
+		return VMM_EXIT_CONFIG;
+	}
+	img->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static void builder_close_image(struct boot_image *img)
+{
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
+}
+
 int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	      size_t errlen)
 {
 	const struct machine_config *m = &cfg->machine;
-	struct file_map kernel = { 0 }, initrd = { 0 };
+	struct boot_image kernel = { .fd = -1 }, initrd = { .fd = -1 };
 	struct acpi_config acpi = { .nr_cpus = m->vcpu_count };
 	struct boot_request req = { 0 };
 	struct guest_memory layout;
@@ -223,22 +267,13 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	vmm->timer.start_ns = vmm->timer.start_ns ?: boot_timer_now_ns();
 
 	/* Input files first: a bad kernel is reported before KVM is touched. */
-	ret = file_map(cfg->boot.kernel_image_path, "kernel", KERNEL_MAX_SIZE,
-		       &kernel, err, errlen);
+	ret = builder_open_image(cfg->boot.kernel_image_path, "kernel",
+				 KERNEL_MAX_SIZE, &kernel, err, errlen);
+	if (!ret && cfg->boot.initrd_path)
+		ret = builder_open_image(cfg->boot.initrd_path, "initrd",
+					 INITRD_MAX_SIZE, &initrd, err, errlen);
 	if (ret)
-		return VMM_EXIT_CONFIG;
-	if (kernel.size == 0) {
-		snprintf(err, errlen, "kernel '%s' is empty",
-			 cfg->boot.kernel_image_path);
-		ret = VMM_EXIT_CONFIG;
 		goto out;
-	}
-	if (cfg->boot.initrd_path &&
-	    file_map(cfg->boot.initrd_path, "initrd", INITRD_MAX_SIZE, &initrd,
-		     err, errlen)) {
-		ret = VMM_EXIT_CONFIG;
-		goto out;
-	}
 	if (m->mem_size_mib > host_mem_mib()) {
 		snprintf(err, errlen,
 			 "guest memory of %llu MiB is more than the host has (%llu MiB)",
@@ -257,8 +292,8 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 		goto out;
 	}
 	req = (struct boot_request){
-		.kernel = { kernel.data, kernel.size },
-		.initrd = { initrd.data, initrd.size },
+		.kernel = kernel,
+		.initrd = initrd,
 		.cmdline = cmdline,
 		.check_only = true,
 	};
@@ -346,7 +381,7 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	ret = builder_cpus(vmm, &entry, err, errlen);
 out:
 	free(cmdline);
-	file_unmap(&kernel);
-	file_unmap(&initrd);
+	builder_close_image(&kernel);
+	builder_close_image(&initrd);
 	return ret;
 }

@@ -131,6 +131,7 @@ enum {
  * or the exit status to end with. */
 static int parse_shared_option(int opt, char **argv, struct vm_config *cfg)
 {
+	char err[CONFIG_ERR_MAX];
 	enum log_level level;
 
 	switch (opt) {
@@ -143,9 +144,8 @@ static int parse_shared_option(int opt, char **argv, struct vm_config *cfg)
 		log_set_level(level);
 		return 0;
 	case OPT_LOG_PATH:
-		if (log_set_path(optarg)) {
-			fprintf(stderr, "%s: cannot open log file '%s': %s\n", prog,
-				optarg, strerror(errno));
+		if (log_set_path(optarg, err, sizeof(err))) {
+			fprintf(stderr, "%s: %s\n", prog, err);
 			return VMM_EXIT_CONFIG;
 		}
 		return 0;
@@ -296,6 +296,7 @@ static void print_version(void);
 static int fc_parse(int argc, char **argv, struct fc_args *a,
 		    struct vm_config *cfg)
 {
+	char err[CONFIG_ERR_MAX];
 	uint64_t v;
 	int opt, ret;
 
@@ -307,7 +308,7 @@ static int fc_parse(int argc, char **argv, struct fc_args *a,
 			a->api_sock = optarg;
 			break;
 		case OPT_ID:
-			if (!config_id_valid(optarg))
+			if (!config_instance_id_valid(optarg))
 				return usage_error("invalid --id '%s' (1-64 characters: letters, digits, -)",
 						   optarg);
 			a->id = optarg;
@@ -319,9 +320,8 @@ static int fc_parse(int argc, char **argv, struct fc_args *a,
 			a->no_api = true;
 			break;
 		case OPT_METRICS_PATH:
-			if (metrics_set_path(optarg)) {
-				fprintf(stderr, "%s: cannot open metrics file '%s': %s\n",
-					prog, optarg, strerror(errno));
+			if (metrics_set_path(optarg, err, sizeof(err))) {
+				fprintf(stderr, "%s: %s\n", prog, err);
 				return VMM_EXIT_CONFIG;
 			}
 			break;
@@ -380,10 +380,9 @@ static int fc_load_config(const char *path, struct vm_config *cfg)
 			prog, path, CONFIG_FILE_MAX);
 	} else if (config_from_json(text, len, cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s: config file '%s': %s\n", prog, path, err);
-	} else if (logger_config_apply(&cfg->logger) ||
-		   metrics_config_apply(&cfg->metrics)) {
-		fprintf(stderr, "%s: config file '%s': cannot open its log or metrics file: %s\n",
-			prog, path, strerror(errno));
+	} else if (logger_config_apply(&cfg->logger, err, sizeof(err)) ||
+		   metrics_config_apply(&cfg->metrics, err, sizeof(err))) {
+		fprintf(stderr, "%s: config file '%s': %s\n", prog, path, err);
 	} else {
 		ret = 0;
 	}
@@ -449,10 +448,7 @@ static int cmd_firecracker(int argc, char **argv)
 	api_stop(api);
 	ret = vmm_finish(&vmm);
 	metrics_flush();
-	if (ret)
-		fprintf(stderr, "%s: %s\n", prog, vmm.exit_reason);
-	else
-		log_info("%s", vmm.exit_reason);
+	vmm_report_exit(&vmm, ret, prog);
 out:
 	vmm_destroy(&vmm);
 	vm_config_free(&vmm.owned_cfg);
@@ -488,10 +484,7 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	ret = vmm_run(&vmm);
-	if (ret)
-		fprintf(stderr, "%s: %s\n", prog, vmm.exit_reason);
-	else
-		log_info("%s", vmm.exit_reason);
+	vmm_report_exit(&vmm, ret, prog);
 out:
 	vmm_destroy(&vmm);
 out_cfg:

@@ -4,6 +4,7 @@
 #include "vmm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -19,6 +21,7 @@
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x to quit */
 #define VMM_JOIN_TIMEOUT_MS 5000
+#define VMM_CONSOLE_DRAIN_MS 1000 /* at exit, for a reader that stalls */
 #define CONSOLE_READ_MAX 256 /* each byte read may become two for the guest */
 
 void vmm_request_stop(struct vmm *vmm, int status, const char *fmt, ...)
@@ -171,21 +174,40 @@ static void console_input_resume(struct vmm *vmm)
 		vmm->console_in_paused = false;
 }
 
-/* Writes everything the guest queued. A non-blocking console that is full
- * (-EAGAIN) is waited for here, on the VMM thread, never on a vCPU. One that
- * stays full for @patience_ms loses nothing either: the bytes stay queued
- * (the guest sees its transmitter busy) and the loop comes back to them
- * after serving its other events. Returns false when output is left. */
-static bool console_drain(struct vmm *vmm, int patience_ms)
-{
-	struct pollfd pfd = { .fd = vmm->serial.out_fd, .events = POLLOUT };
-	int ret;
+static void console_writable(void *opaque, uint32_t events);
 
-	while ((ret = serial_flush_output(&vmm->serial)) != 0) {
-		if (ret == -EAGAIN && poll(&pfd, 1, patience_ms) <= 0)
-			return false;
+/* Writes what the guest queued, without ever waiting: the console's fd does
+ * not block. When the reader is not keeping up (-EAGAIN), nothing is lost:
+ * the bytes stay queued (the guest sees its transmitter busy and waits on
+ * THRE) and the event loop watches the fd for room. One call writes at most
+ * the ring's worth, then leaves the loop to its other events. */
+static void console_write_some(struct vmm *vmm)
+{
+	int ret = -EINPROGRESS;
+
+	for (int i = 0; i < SERIAL_OUT_RING / 4096 && ret == -EINPROGRESS; i++)
+		ret = serial_flush_output(&vmm->serial);
+	if (ret == -EAGAIN && !vmm->console_out_waiting) {
+		if (event_loop_add(&vmm->loop, vmm->serial.out_fd, EPOLLOUT,
+				   console_writable, vmm) == 0)
+			vmm->console_out_waiting = true;
+	} else if (ret != -EAGAIN && vmm->console_out_waiting) {
+		event_loop_del(&vmm->loop, vmm->serial.out_fd);
+		vmm->console_out_waiting = false;
 	}
-	return true;
+	if (ret == -EINPROGRESS) {
+		uint64_t one = 1; /* more queued: come back after the others */
+
+		if (write(vmm->serial.notify_fd, &one, sizeof(one)) < 0) {
+			/* only fails when already signalled */
+		}
+	}
+}
+
+static void console_writable(void *opaque, uint32_t events)
+{
+	(void)events;
+	console_write_some(opaque);
 }
 
 static void console_output(void *opaque, uint32_t events)
@@ -197,12 +219,38 @@ static void console_output(void *opaque, uint32_t events)
 	if (read(vmm->serial.notify_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return;
 	console_input_resume(vmm);
-	if (!console_drain(vmm, 100)) {
-		cnt = 1; /* come back after the other events */
-		if (write(vmm->serial.notify_fd, &cnt, sizeof(cnt)) < 0) {
-			/* only fails when already signalled */
-		}
+	if (!vmm->console_out_waiting)
+		console_write_some(vmm);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* At exit: what the guest printed last reaches the console, but a reader
+ * that stopped reading holds figment up for @budget_ms at most; what is
+ * left then is dropped and said. */
+static void console_final_drain(struct vmm *vmm, int budget_ms)
+{
+	struct pollfd pfd = { .fd = vmm->serial.out_fd, .events = POLLOUT };
+	int64_t deadline = now_ms() + budget_ms;
+	size_t left;
+	int ret;
+
+	while ((ret = serial_flush_output(&vmm->serial)) != 0) {
+		int64_t wait = deadline - now_ms();
+
+		if (wait <= 0 || (ret == -EAGAIN && poll(&pfd, 1, (int)wait) <= 0))
+			break;
 	}
+	left = serial_output_queued(&vmm->serial);
+	if (left)
+		log_warn("%zu bytes of guest console output were not written: the console reader did not keep up",
+			 left);
 }
 
 static void vmm_signal(void *opaque, uint32_t events)
@@ -304,12 +352,21 @@ int vmm_finish(struct vmm *vmm)
 		console_restore(vmm);
 		_exit(vmm->exit_status ? vmm->exit_status : VMM_EXIT_ERROR);
 	}
-	/* Whatever the guest printed last reaches the console. */
 	if (vmm->serial.notify_fd >= 0)
-		console_drain(vmm, 1000);
+		console_final_drain(vmm, VMM_CONSOLE_DRAIN_MS);
 	vmm->state = VMM_STOPPED;
+	log_flush_losses();
 	console_restore(vmm);
 	return vmm->exit_status;
+}
+
+void vmm_report_exit(struct vmm *vmm, int status, const char *prog)
+{
+	if (status)
+		log_stderr_within(VMM_CONSOLE_DRAIN_MS, "%s: %s\n", prog,
+				  vmm->exit_reason);
+	else
+		log_info("%s", vmm->exit_reason);
 }
 
 int vmm_run(struct vmm *vmm)
@@ -359,6 +416,13 @@ void vmm_release_vm(struct vmm *vmm)
 	vmm->nr_vcpus = 0;
 	if (vmm->serial.notify_fd >= 0) {
 		event_loop_del(&vmm->loop, vmm->serial.notify_fd);
+		if (vmm->console_out_waiting)
+			event_loop_del(&vmm->loop, vmm->serial.out_fd);
+		vmm->console_out_waiting = false;
+		if (vmm->console_out_shared)
+			fcntl(vmm->serial.out_fd, F_SETFL,
+			      fcntl(vmm->serial.out_fd, F_GETFL) & ~O_NONBLOCK);
+		vmm->console_out_shared = 0;
 		if (vmm->serial.out_fd > STDERR_FILENO)
 			close(vmm->serial.out_fd);
 		serial_destroy(&vmm->serial);

@@ -63,6 +63,10 @@ struct vmm {
 	char exit_reason[512];
 
 	int console_in;  /* -1: no console input */
+	/* serial.out_fd shares O_NONBLOCK with the stdout we inherited
+	 * (util/safe_open.h): cleared again on release */
+	int console_out_shared;
+	bool console_out_waiting; /* out_fd watched for EPOLLOUT */
 	bool console_escape; /* saw Ctrl-A */
 	bool console_in_paused; /* input unwatched until the guest reads */
 	bool tty_raw;
@@ -97,6 +101,11 @@ int vmm_run(struct vmm *vmm);
 /* Releases what vmm_build() made (a failed build too), keeping the event
  * loop, so that another build can follow. */
 void vmm_release_vm(struct vmm *vmm);
+
+/* After the VM ended with @status: says why, in one line on stderr for a
+ * failure ("@prog: reason"), in the log for a clean end. A stderr nobody
+ * reads holds the exit up for a second at most. */
+void vmm_report_exit(struct vmm *vmm, int status, const char *prog);
 
 /* Releases everything; restores the terminal. */
 void vmm_destroy(struct vmm *vmm);

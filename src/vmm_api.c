@@ -63,7 +63,11 @@ static int api_ctrl_alt_del(void *opaque, char *err, size_t errlen)
 		snprintf(err, errlen, "the microVM is not running");
 		return -EINVAL;
 	}
-	i8042_ctrl_alt_del(&vmm->i8042);
+	if (i8042_ctrl_alt_del(&vmm->i8042)) {
+		snprintf(err, errlen,
+			 "the guest has not read the keys sent before: its i8042 buffer is full");
+		return -EBUSY;
+	}
 	return 0;
 }
 

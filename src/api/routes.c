@@ -166,10 +166,20 @@ static int put_machine(struct call *c, struct http_response *resp)
 
 static int put_boot_source(struct call *c, struct http_response *resp)
 {
+	struct boot_source_config b = { 0 };
+
 	if (refuse_post_boot(c, resp))
 		return resp->status;
-	if (boot_source_from_json(c->body, &c->r->cfg.boot, c->err, ERR_LEN))
+	if (boot_source_from_json(c->body, &b, c->err, ERR_LEN))
 		return fault(resp, 400, c->err);
+	/* As Firecracker: a kernel or initrd that cannot be opened fails
+	 * this call, not InstanceStart. */
+	if (boot_source_check_files(&b, c->err, ERR_LEN)) {
+		boot_source_free(&b);
+		return fault(resp, 400, c->err);
+	}
+	boot_source_free(&c->r->cfg.boot);
+	c->r->cfg.boot = b;
 	return no_content(resp);
 }
 
@@ -219,6 +229,11 @@ static int put_drive(struct call *c, struct http_response *resp)
 	}
 	tmp.drives[i] = d;
 	if (vm_config_validate_drives(&tmp, c->err, ERR_LEN)) {
+		drive_config_free(&d);
+		return fault(resp, 400, c->err);
+	}
+	/* As Firecracker: a disk that cannot be opened fails this call. */
+	if (drive_check_backing(&d, c->err, ERR_LEN)) {
 		drive_config_free(&d);
 		return fault(resp, 400, c->err);
 	}
@@ -294,10 +309,8 @@ static int put_logger(struct call *c, struct http_response *resp)
 		return resp->status;
 	if (logger_from_json(c->body, &l, c->err, ERR_LEN))
 		return fault(resp, 400, c->err);
-	ret = logger_config_apply(&l);
+	ret = logger_config_apply(&l, c->err, ERR_LEN);
 	if (ret) {
-		snprintf(c->err, ERR_LEN, "logger: cannot open `%s`: %s",
-			 l.log_path, strerror(-ret));
 		free(l.log_path);
 		free(l.module);
 		return fault(resp, 400, c->err);
@@ -319,10 +332,8 @@ static int put_metrics(struct call *c, struct http_response *resp)
 		return fault(resp, 400, "Reinitialization of metrics not allowed.");
 	if (metrics_from_json(c->body, &m, c->err, ERR_LEN))
 		return fault(resp, 400, c->err);
-	ret = metrics_config_apply(&m);
+	ret = metrics_config_apply(&m, c->err, ERR_LEN);
 	if (ret) {
-		snprintf(c->err, ERR_LEN, "metrics: cannot open `%s`: %s",
-			 m.metrics_path, strerror(-ret));
 		free(m.metrics_path);
 		return fault(resp, 400, c->err);
 	}

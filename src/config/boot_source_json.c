@@ -48,9 +48,7 @@ int boot_source_from_json(const json_t *j, struct boot_source_config *b,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	free(b->kernel_image_path);
-	free(b->initrd_path);
-	free(b->boot_args);
+	boot_source_free(b);
 	*b = n;
 	return 0;
 }

@@ -39,6 +39,10 @@ json_t *vm_config_to_json_obj(const struct vm_config *cfg);
 /* true when @id is 1..CONFIG_ID_MAX characters of [A-Za-z0-9_]. */
 bool config_id_valid(const char *id);
 
+/* true when @id is a valid instance id (--id): 1..CONFIG_ID_MAX characters
+ * of [A-Za-z0-9-], as Firecracker and its jailer accept (UUIDs). */
+bool config_instance_id_valid(const char *id);
+
 /* MachineConfiguration. @patch: every field optional, merged into @m;
  * otherwise vcpu_count and mem_size_mib are required and the other fields
  * take their defaults. */
@@ -72,14 +76,18 @@ int serial_from_json(const json_t *j, struct serial_config *s, char *err,
 int logger_from_json(const json_t *j, struct logger_config *l, char *err,
 		     size_t errlen);
 json_t *logger_to_json(const struct logger_config *l);
-/* Points util/log at the configured path and level. 0 or a negative errno. */
-int logger_config_apply(const struct logger_config *l);
+/* Points util/log at the configured path and level. 0 or a negative errno
+ * with the reason in @err. */
+int logger_config_apply(const struct logger_config *l, char *err,
+			size_t errlen);
 
 /* Metrics; replaces @m. */
 int metrics_from_json(const json_t *j, struct metrics_config *m, char *err,
 		      size_t errlen);
 json_t *metrics_to_json(const struct metrics_config *m);
-/* Opens the metrics file for util/metrics. 0 or a negative errno. */
-int metrics_config_apply(const struct metrics_config *m);
+/* Opens the metrics file for util/metrics. 0 or a negative errno with the
+ * reason in @err. */
+int metrics_config_apply(const struct metrics_config *m, char *err,
+			 size_t errlen);
 
 #endif

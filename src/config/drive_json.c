@@ -40,6 +40,15 @@ bool config_id_valid(const char *id)
 	return true;
 }
 
+bool config_instance_id_valid(const char *id)
+{
+	size_t n = strnlen(id, CONFIG_ID_MAX + 1);
+
+	return n >= 1 && n <= CONFIG_ID_MAX &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
 static int get_id(const json_t *j, const char *what, char *id, char *err,
 		  size_t errlen)
 {

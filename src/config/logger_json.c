@@ -77,7 +77,8 @@ json_t *logger_to_json(const struct logger_config *l)
 	return o;
 }
 
-int logger_config_apply(const struct logger_config *l)
+int logger_config_apply(const struct logger_config *l, char *err,
+			size_t errlen)
 {
 	enum log_level level = LOG_INFO;
 	int ret;
@@ -85,7 +86,7 @@ int logger_config_apply(const struct logger_config *l)
 	if (!l->set)
 		return 0;
 	if (l->log_path) {
-		ret = log_set_path(l->log_path);
+		ret = log_set_path(l->log_path, err, errlen);
 		if (ret)
 			return ret;
 	}

@@ -63,7 +63,9 @@ json_t *metrics_to_json(const struct metrics_config *m)
 			 "emit_id", m->emit_id);
 }
 
-int metrics_config_apply(const struct metrics_config *m)
+int metrics_config_apply(const struct metrics_config *m, char *err,
+			 size_t errlen)
 {
-	return m->metrics_path ? metrics_set_path(m->metrics_path) : 0;
+	return m->metrics_path ? metrics_set_path(m->metrics_path, err, errlen) :
+				 0;
 }

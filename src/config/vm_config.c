@@ -18,12 +18,18 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->serial.mode = SERIAL_STDIO;
 }
 
+void boot_source_free(struct boot_source_config *b)
+{
+	free(b->kernel_image_path);
+	free(b->initrd_path);
+	free(b->boot_args);
+	memset(b, 0, sizeof(*b));
+}
+
 void vm_config_free(struct vm_config *cfg)
 {
 	free(cfg->machine.hypervisor_vendor);
-	free(cfg->boot.kernel_image_path);
-	free(cfg->boot.initrd_path);
-	free(cfg->boot.boot_args);
+	boot_source_free(&cfg->boot);
 	for (int i = 0; i < cfg->nr_drives; i++)
 		drive_config_free(&cfg->drives[i]);
 	free(cfg->serial.path);

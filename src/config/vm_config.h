@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_ID_MAX 64
@@ -52,6 +53,29 @@ struct serial_config {
 	enum serial_mode mode;
 	char *path; /* SERIAL_FILE */
 };
+
+/* Frees @b's strings and zeroes it. */
+void boot_source_free(struct boot_source_config *b);
+
+/*
+ * Files named by the configuration, opened without blocking (a FIFO or a
+ * directory is refused at once; see util/safe_open.h), so that a bad path
+ * is an error where it was given: at the CLI, the config file, or the API
+ * call that named it (as Firecracker does), not later at InstanceStart.
+ */
+/* A drive's backing file: a regular file or a block device, read-write
+ * unless @read_only. The descriptor (blocking from now on), with *@st
+ * filled, or a negative errno with the reason in @err. */
+int drive_open_backing(const char *id, const char *path, bool read_only,
+		       struct stat *st, char *err, size_t errlen);
+/* @d's backing file can be opened as the drive will be. 0 or a negative
+ * errno with the reason in @err. */
+int drive_check_backing(const struct drive_config *d, char *err,
+			size_t errlen);
+/* The kernel and the initrd can be opened as regular files. 0 or a
+ * negative errno with the reason in @err. */
+int boot_source_check_files(const struct boot_source_config *b, char *err,
+			    size_t errlen);
 
 /* Process-wide settings the config file and the API carry (PUT /logger,
  * PUT /metrics); applied by logger_config_apply() and metrics_config_apply(). */

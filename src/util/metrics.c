@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/event_loop.h"
+#include "util/safe_open.h"
 
 struct metric {
 	char group[METRICS_NAME_MAX];
@@ -100,14 +101,15 @@ void metrics_vcpu_exit(uint32_t reason)
 	metrics_inc(c);
 }
 
-int metrics_set_path(const char *path)
+int metrics_set_path(const char *path, char *err, size_t errlen)
 {
-	/* O_NONBLOCK: a named pipe nobody drains must not stall the VMM. */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC,
-		      0600);
+	/* Non-blocking: a named pipe nobody drains must not stall the VMM. */
+	int fd = safe_open(path, O_WRONLY | O_APPEND | O_CREAT, 0600,
+			   SAFE_OPEN_REG | SAFE_OPEN_FIFO | SAFE_OPEN_CHR, 1,
+			   "metrics file", NULL, err, errlen);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	pthread_mutex_lock(&metrics_lock);
 	if (metrics_fd >= 0)
 		close(metrics_fd);

@@ -11,6 +11,7 @@
 #ifndef FIGMENT_UTIL_METRICS_H
 #define FIGMENT_UTIL_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_loop;
@@ -41,9 +42,10 @@ static inline void metrics_inc(uint64_t *c)
 /* Counts one KVM exit of @reason (KVM_EXIT_*) under group "vcpu". */
 void metrics_vcpu_exit(uint32_t reason);
 
-/* Opens (creating, appending) the metrics file; replaces a previous one.
- * 0 or a negative errno. */
-int metrics_set_path(const char *path);
+/* Opens (creating, appending) the metrics file without blocking (a FIFO
+ * needs a reader, see util/safe_open.h); replaces a previous one. 0 or a
+ * negative errno with the reason in @err. */
+int metrics_set_path(const char *path, char *err, size_t errlen);
 
 /* Writes one line when a metrics file is set. 0 (also when none is set) or a
  * negative errno. Serialized internally; callable from any thread. */

@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t initrd[4096];
 	struct guest_memory mem;
 	struct boot_request req = {
-		.kernel = { data, size },
-		.initrd = { initrd, sizeof(initrd) },
+		.kernel = { data, size, -1 },
+		.initrd = { initrd, sizeof(initrd), -1 },
 		.cmdline = "console=ttyS0",
 	};
 	struct boot_entry entry;

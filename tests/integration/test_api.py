@@ -828,3 +828,93 @@ def test_out_of_fds_does_not_spin():
                 s.close()
             p.terminate()
             p.wait(5)
+
+
+# ------------------------------------- files named in a request (containment) --
+
+def test_boot_source_files_are_opened_at_the_call(fc):
+    """As Firecracker: a kernel or initrd that cannot be opened fails
+    PUT /boot-source itself, with the reason."""
+    c = fc.client
+    missing = os.path.join(fc.workdir, "no-such-kernel")
+    r = c.request("PUT", "/boot-source", {"kernel_image_path": missing})
+    assert r.status == 400 and missing in r.fault and "No such file" in r.fault
+    r = c.request("PUT", "/boot-source", {"kernel_image_path": fc.workdir})
+    assert r.status == 400 and "is a directory" in r.fault
+    r = c.request("PUT", "/boot-source", {"kernel_image_path": fc.file("k"),
+                                          "initrd_path": missing})
+    assert r.status == 400 and "initrd" in r.fault
+    # nothing of the refused calls was kept
+    kept = c.request("GET", "/vm/config").json().get("boot-source") or {}
+    assert kept.get("kernel_image_path") != missing
+    assert c.request("PUT", "/boot-source", {"kernel_image_path": fc.file("k")}).status == 204
+
+
+def test_drive_file_is_opened_at_the_call(fc):
+    c = fc.client
+    missing = os.path.join(fc.workdir, "no-such-disk")
+    r = c.request("PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": missing,
+                                            "is_root_device": True, "is_read_only": False})
+    assert r.status == 400 and missing in r.fault
+    assert c.request("GET", "/vm/config").json().get("drives", []) == []
+
+
+def _fifo(fc, name):
+    p = os.path.join(fc.workdir, name)
+    os.mkfifo(p)
+    return p
+
+
+def test_fifo_paths_never_wedge_the_api(fc):
+    """A FIFO with nobody on the other end used to block the API thread in
+    open() for good; now each call answers at once."""
+    c = fc.client
+    t0 = time.monotonic()
+    r = c.request("PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": _fifo(fc, "d"),
+                                            "is_root_device": False, "is_read_only": True})
+    assert r.status == 400 and "is a FIFO" in r.fault
+    r = c.request("PUT", "/boot-source", {"kernel_image_path": _fifo(fc, "k")})
+    assert r.status == 400 and "is a FIFO" in r.fault
+    r = c.request("PUT", "/logger", {"log_path": _fifo(fc, "log"), "level": "Info"})
+    assert r.status == 400 and "no reader" in r.fault
+    r = c.request("PUT", "/metrics", {"metrics_path": _fifo(fc, "metrics")})
+    assert r.status == 400 and "no reader" in r.fault
+    assert time.monotonic() - t0 < 5
+    assert c.request("GET", "/").status == 200
+
+
+def test_logger_fifo_with_a_reader_is_accepted(fc):
+    p = _fifo(fc, "log")
+    rd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        r = fc.client.request("PUT", "/logger", {"log_path": p, "level": "Info"})
+        assert r.status == 204, r.body
+    finally:
+        os.close(rd)
+
+
+@pytest.mark.parametrize("ident", ["4a0e2f6c-9b9e-4d5f-8c8e-0f2a1b3c4d5e", "vm-1", "a" * 64])
+def test_instance_id_as_firecracker_accepts(ident, tmp_path):
+    sock = str(tmp_path / "s")
+    p = subprocess.Popen([FIGMENT, "--api-sock", sock, "--id", ident],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        for _ in range(500):
+            if os.path.exists(sock) or p.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert p.poll() is None, p.stderr.read()
+        c = Client(sock)
+        assert c.request("GET", "/").json()["id"] == ident
+        c.close()
+    finally:
+        p.terminate()
+        p.wait(5)
+
+
+@pytest.mark.parametrize("ident", ["a/b", "..", "a_b", "a" * 65, ""])
+def test_instance_id_refused(ident, tmp_path):
+    r = subprocess.run([FIGMENT, "--api-sock", str(tmp_path / "s"), "--id", ident],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "invalid --id" in r.stderr

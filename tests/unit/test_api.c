@@ -3,6 +3,7 @@
  * routes, pre/post-boot rules, the bridge to the VMM thread and its timeout. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +105,37 @@ static void start_api(bool run_loop, unsigned vmm_timeout_ms)
 		pthread_create(&loop_thread, NULL, loop_main, NULL);
 }
 
+/* PUT /boot-source and PUT /drives open the files they name: give them
+ * some, in a directory of their own that the tests run in. */
+static char files_dir[] = "/tmp/figment-test-api-XXXXXX";
+
+static void make_files(void)
+{
+	static const char *const names[] = { "vmlinux", "k", "root.img",
+					     "2.img" };
+
+	cr_assert_not_null(mkdtemp(files_dir));
+	cr_assert_eq(chdir(files_dir), 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int fd = open(names[i], O_CREAT | O_WRONLY, 0644);
+
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(ftruncate(fd, 4096), 0);
+		close(fd);
+	}
+}
+
+static void remove_files(void)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", files_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 static void setup(void)
 {
+	make_files();
 	start_api(true, 2000);
 }
 
@@ -117,6 +147,7 @@ static void teardown(void)
 	event_loop_destroy(&loop);
 	vm_config_free(&vmm.cfg);
 	cr_assert_eq(access(sock_path, F_OK), -1, "socket left behind");
+	remove_files();
 }
 
 static int connect_api(void)
@@ -232,13 +263,13 @@ Test(api, boot_and_post_boot_rules)
 {
 	char body[2048];
 
-	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": \"/vmlinux\"}",
+	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": \"vmlinux\"}",
 			  NULL, 0), 204);
 	cr_assert_eq(call("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\","
-			  " \"path_on_host\": \"/root.img\", \"is_root_device\": true}",
+			  " \"path_on_host\": \"root.img\", \"is_root_device\": true}",
 			  NULL, 0), 204);
 	cr_assert_eq(call("PUT", "/drives/second", "{\"drive_id\": \"second\","
-			  " \"path_on_host\": \"/2.img\", \"is_root_device\": true}",
+			  " \"path_on_host\": \"2.img\", \"is_root_device\": true}",
 			  body, sizeof(body)), 400);
 	cr_assert(strstr(body, "root device"), "%s", body);
 	cr_assert_eq(call("PUT", "/entropy", "{}", NULL, 0), 204);
@@ -248,7 +279,7 @@ Test(api, boot_and_post_boot_rules)
 			  body, sizeof(body)), 204, "%s", body);
 	cr_assert_eq(vmm.starts, 1);
 	cr_assert_not(vmm.wrong_thread);
-	cr_assert_str_eq(vmm.cfg.boot.kernel_image_path, "/vmlinux");
+	cr_assert_str_eq(vmm.cfg.boot.kernel_image_path, "vmlinux");
 	cr_assert_eq(vmm.cfg.nr_drives, 1);
 	cr_assert(vmm.cfg.entropy);
 
@@ -260,7 +291,7 @@ Test(api, boot_and_post_boot_rules)
 	cr_assert(strstr(body, "after starting"), "%s", body);
 	cr_assert_eq(call("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}",
 			  body, sizeof(body)), 400);
-	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}",
+	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": \"k\"}",
 			  body, sizeof(body)), 400);
 
 	cr_assert_eq(call("PATCH", "/vm", "{\"state\": \"Paused\"}", NULL, 0), 204);
@@ -285,7 +316,7 @@ Test(api, boot_and_post_boot_rules)
 
 	cr_assert_eq(call("GET", "/vm/config", NULL, body, sizeof(body)), 200);
 	cr_assert(strstr(body, "\"path_on_host\":\"/new.img\""), "%s", body);
-	cr_assert(strstr(body, "\"kernel_image_path\":\"/vmlinux\""), "%s", body);
+	cr_assert(strstr(body, "\"kernel_image_path\":\"vmlinux\""), "%s", body);
 }
 
 Test(api, failed_start_can_be_retried)
@@ -293,7 +324,7 @@ Test(api, failed_start_can_be_retried)
 	char body[1024];
 
 	vmm.fail_start = true;
-	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}",
+	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": \"k\"}",
 			  NULL, 0), 204);
 	cr_assert_eq(call("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}",
 			  body, sizeof(body)), 400);
@@ -378,6 +409,7 @@ Test(api, metrics_file)
 /* The VMM loop is not running: the API answers with a timeout, not a hang. */
 static void setup_stuck(void)
 {
+	make_files();
 	start_api(false, 200);
 }
 
@@ -385,6 +417,7 @@ static void teardown_stuck(void)
 {
 	api_stop(api);
 	event_loop_destroy(&loop);
+	remove_files();
 }
 
 Test(api_stuck, vmm_timeout, .init = setup_stuck, .fini = teardown_stuck,
@@ -392,7 +425,7 @@ Test(api_stuck, vmm_timeout, .init = setup_stuck, .fini = teardown_stuck,
 {
 	char body[512];
 
-	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}",
+	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": \"k\"}",
 			  NULL, 0), 204);
 	cr_assert_eq(call("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}",
 			  body, sizeof(body)), 504);

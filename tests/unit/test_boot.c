@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "arch/x86/boot.h"
 #include "arch/x86/e820.h"
@@ -143,7 +144,7 @@ static void bz_make(void)
 static struct boot_request bz_req(void)
 {
 	struct boot_request req = {
-		.kernel = { bz, sizeof(bz) },
+		.kernel = { bz, sizeof(bz), -1 },
 		.cmdline = "console=ttyS0 reboot=k panic=1",
 	};
 	return req;
@@ -217,7 +218,7 @@ Test(bzimage, initrd_high_aligned_and_announced)
 	bz_make();
 	memset(initrd, 0x5a, sizeof(initrd));
 	req = bz_req();
-	req.initrd = (struct boot_image){ initrd, sizeof(initrd) };
+	req.initrd = (struct boot_image){ initrd, sizeof(initrd), -1 };
 	cr_assert_eq(boot_load(&mem, &req, &out, err, sizeof(err)), 0, "%s",
 		     err);
 	gpa = get32(zp, 0x218);
@@ -242,7 +243,7 @@ Test(bzimage, initrd_respects_initrd_addr_max)
 	bz_make();
 	put32(bz, 0x22c, 32 * MIB - 1);
 	req = bz_req();
-	req.initrd = (struct boot_image){ initrd, sizeof(initrd) };
+	req.initrd = (struct boot_image){ initrd, sizeof(initrd), -1 };
 	cr_assert_eq(boot_load(&mem, &req, &out, err, sizeof(err)), 0, "%s",
 		     err);
 	gpa = get32(ram + LAYOUT_ZERO_PAGE, 0x218);
@@ -258,7 +259,7 @@ Test(bzimage, initrd_above_the_decompression_area)
 
 	bz_make();
 	req = bz_req();
-	req.initrd = (struct boot_image){ initrd, size };
+	req.initrd = (struct boot_image){ initrd, size, -1 };
 	cr_assert_eq(boot_load(&mem, &req, &out, err, sizeof(err)), 0, "%s",
 		     err);
 	cr_assert_eq(get32(ram + LAYOUT_ZERO_PAGE, 0x218),
@@ -311,19 +312,21 @@ Test(bzimage, null_cmdline_is_empty)
 
 Test(bzimage, empty_kernel)
 {
-	struct boot_request req = { .kernel = { bz, 0 }, .cmdline = "" };
+	struct boot_request req = { .kernel = { bz, 0, -1 }, .cmdline = "" };
 
 	cr_assert_eq(load_fails(&req), -EINVAL);
 	cr_assert_str_eq(err, "kernel is empty");
 	req.kernel.data = NULL;
 	req.kernel.size = 10;
-	load_fails(&req);
+	req.kernel.fd = -1;
+	cr_assert_eq(load_fails(&req), -EINVAL);
+	cr_assert_str_eq(err, "kernel has a size but no file or data");
 }
 
 Test(bzimage, random_bytes)
 {
 	uint8_t junk[100];
-	struct boot_request req = { .kernel = { junk, sizeof(junk) } };
+	struct boot_request req = { .kernel = { junk, sizeof(junk), -1 } };
 
 	srand(42);
 	for (size_t i = 0; i < sizeof(junk); i++)
@@ -512,7 +515,7 @@ Test(bzimage, initrd_larger_than_ram)
 	bz_make();
 	req = bz_req();
 	/* never read: refused before any copy */
-	req.initrd = (struct boot_image){ bz, 300 * MIB };
+	req.initrd = (struct boot_image){ bz, 300 * MIB, -1 };
 	cr_assert_eq(load_fails(&req), -ENOMEM);
 	cr_assert_not_null(strstr(err, "initrd (300 MiB)"), "%s", err);
 }
@@ -684,7 +687,7 @@ static void elf_make(uint32_t descsz)
 static struct boot_request elf_req(void)
 {
 	struct boot_request req = {
-		.kernel = { elf, sizeof(elf) },
+		.kernel = { elf, sizeof(elf), -1 },
 		.cmdline = "console=ttyS0",
 	};
 	return req;
@@ -704,7 +707,7 @@ Test(pvh, loads_segments_start_info_and_memmap)
 	memset(ram + ELF_PADDR, 0xcc, ELF_SEG_MEMSZ); /* stale bss */
 	memset(initrd, 0x77, sizeof(initrd));
 	req = elf_req();
-	req.initrd = (struct boot_image){ initrd, sizeof(initrd) };
+	req.initrd = (struct boot_image){ initrd, sizeof(initrd), -1 };
 	req.rsdp_gpa = 0xe0000;
 	cr_assert_eq(boot_load(&mem, &req, &out, err, sizeof(err)), 0, "%s",
 		     err);
@@ -1002,7 +1005,7 @@ Test(pvh, initrd_larger_than_ram)
 
 	elf_make(4);
 	req = elf_req();
-	req.initrd = (struct boot_image){ elf, 300 * MIB };
+	req.initrd = (struct boot_image){ elf, 300 * MIB, -1 };
 	cr_assert_eq(load_fails(&req), -ENOMEM);
 	cr_assert_not_null(strstr(err, "initrd (300 MiB)"), "%s", err);
 }
@@ -1027,4 +1030,99 @@ Test(pvh, header_bytes_fuzzed_never_crash)
 				cr_assert_neq(err[0], '\0', "off 0x%zx", off);
 		}
 	}
+}
+
+/* ---- images read from a file ------------------------------------------- */
+
+/* A file holding @len bytes of @data, as the builder opens a kernel: the
+ * image says @size, which may be more than the file has now (a file that
+ * another process truncated after it was opened). */
+static struct boot_image file_image(const uint8_t *data, size_t len,
+				    uint64_t size)
+{
+	char path[] = "/tmp/figment-boot-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(write(fd, data, len), (ssize_t)len);
+	return (struct boot_image){ .data = NULL, .size = size, .fd = fd };
+}
+
+Test(bzimage, loads_from_a_file_like_from_memory)
+{
+	struct boot_request req;
+	struct boot_entry out;
+
+	bz_make();
+	req = bz_req();
+	req.kernel = file_image(bz, sizeof(bz), sizeof(bz));
+	cr_assert_eq(boot_load(&mem, &req, &out, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(memcmp(ram + LAYOUT_HIMEM_START, bz + BZ_SETUP_SIZE,
+			    BZ_PM_SIZE), 0);
+	cr_assert_eq(memcmp(ram + LAYOUT_ZERO_PAGE + 0x202, "HdrS", 4), 0);
+	close(req.kernel.fd);
+}
+
+/* The file is shorter than when it was opened: mapped, that was SIGBUS;
+ * read, it is a clean refusal that says what happened. */
+Test(bzimage, file_truncated_while_loading_is_an_error)
+{
+	struct boot_request req;
+
+	bz_make();
+	req = bz_req();
+	req.kernel = file_image(bz, BZ_SETUP_SIZE + 16, sizeof(bz));
+	cr_assert_eq(load_fails(&req), -EIO);
+	cr_assert(strstr(err, "kernel file changed while loading"), "%s", err);
+	close(req.kernel.fd);
+	/* the same for an initrd */
+	req = bz_req();
+	req.initrd = file_image(bz, 100, 8192);
+	cr_assert_eq(load_fails(&req), -EIO);
+	cr_assert(strstr(err, "initrd file changed while loading"), "%s", err);
+	close(req.initrd.fd);
+}
+
+Test(pvh, loads_from_a_file_like_from_memory)
+{
+	struct boot_request req;
+	struct boot_entry out;
+
+	elf_make(4);
+	req = elf_req();
+	req.kernel = file_image(elf, sizeof(elf), sizeof(elf));
+	cr_assert_eq(boot_load(&mem, &req, &out, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(out.entry, ELF_ENTRY);
+	cr_assert_eq(memcmp(ram + ELF_PADDR, elf + ELF_SEG_OFF, ELF_SEG_FILESZ),
+		     0);
+	close(req.kernel.fd);
+}
+
+Test(pvh, file_truncated_while_loading_is_an_error)
+{
+	struct boot_request req;
+
+	elf_make(4);
+	req = elf_req();
+	/* headers and notes are there, the segment's bytes are gone */
+	req.kernel = file_image(elf, ELF_SEG_OFF + 1, sizeof(elf));
+	cr_assert_eq(load_fails(&req), -EIO);
+	cr_assert(strstr(err, "kernel file changed while loading"), "%s", err);
+	close(req.kernel.fd);
+}
+
+Test(pvh, oversized_note_segment_is_refused)
+{
+	struct boot_request req;
+
+	elf_make(4);
+	elf_ph(1)->p_filesz = 65537;
+	elf_ph(1)->p_offset = 0;
+	req = elf_req();
+	req.kernel.size = 70000; /* not read: refused from the header */
+	cr_assert_eq(load_fails(&req), -ENOEXEC);
+	cr_assert(strstr(err, "note segment 1"), "%s", err);
 }

@@ -4,6 +4,7 @@
  * commands on port 0x64, data and keyboard commands on port 0x60, IRQ 1.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -213,7 +214,7 @@ Test(i8042, ctrl_alt_del_queues_set2_make_and_break_codes)
 	static const uint8_t want[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
 					0x71, 0xf0, 0x11, 0xf0, 0x14 };
 
-	i8042_ctrl_alt_del(&k);
+	cr_assert_eq(i8042_ctrl_alt_del(&k), 0);
 	cr_assert_eq(nr_levels, 1);
 	cr_expect_eq(levels[0], 1);
 	for (size_t i = 0; i < sizeof(want); i++) {
@@ -223,6 +224,25 @@ Test(i8042, ctrl_alt_del_queues_set2_make_and_break_codes)
 	cr_expect_not(obf());
 	cr_expect_eq(levels[nr_levels - 1], 0);
 	cr_expect_eq(resets, 0);
+}
+
+/* A guest that does not read its keyboard: a second sequence does not fit
+ * whole and is refused, none of it queued (half of one leaves Ctrl and Alt
+ * held down in the guest). */
+Test(i8042, ctrl_alt_del_is_refused_when_it_does_not_fit)
+{
+	int sent = 0;
+
+	while (i8042_ctrl_alt_del(&k) == 0)
+		sent++;
+	cr_assert_eq(sent, I8042_BUF / 11);
+	cr_assert_eq(i8042_ctrl_alt_del(&k), -EBUSY);
+	for (int i = 0; i < sent * 11; i++) {
+		cr_assert(obf(), "byte %d missing", i);
+		rd(DATA);
+	}
+	cr_expect_not(obf(), "a partial sequence was queued");
+	cr_assert_eq(i8042_ctrl_alt_del(&k), 0, "room again once read");
 }
 
 Test(i8042, output_buffer_overflow_drops_the_newest_bytes)

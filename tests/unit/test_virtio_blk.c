@@ -209,6 +209,8 @@ Test(blk, config_and_features)
 		virtio_mmio_read(dev, 0x100 + i, (uint8_t *)&cfg + i, 1);
 	cr_assert_eq(cfg.capacity, DISK_SECTORS);
 	cr_assert_eq(cfg.seg_max, VIRTQ_MAX_SIZE - 2);
+	cr_assert_eq(cfg.size_max, VIRTIO_BLK_SIZE_MAX);
+	cr_assert(offered & (1ULL << VIRTIO_BLK_F_SIZE_MAX));
 	cr_assert_eq(cfg.blk_size, 512);
 	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_ID), 2);
 	cr_assert(offered & (1ULL << VIRTIO_BLK_F_FLUSH));
@@ -553,4 +555,83 @@ Test(blk, notification_work_is_bounded)
 	cr_assert_eq(read(kick_fd, &count, sizeof(count)), sizeof(count));
 	dev->kick_fd[0] = -1;
 	close(kick_fd);
+}
+
+/*
+ * The budget counts bytes too. A guest with a few MiB of RAM can offer a
+ * queue of requests that each move many MiB (segments overlapping in its
+ * RAM, holes in a sparse image): counted in requests only, one notification
+ * moved all of them before the VMM thread saw a signal or an API request.
+ */
+#define BIG_SEG (2u << 20)
+
+static void offer_big_reads(unsigned int segs_per_request, unsigned int n)
+{
+	for (unsigned int i = 0; i < segs_per_request + 2; i++) {
+		bool first = i == 0, last = i == segs_per_request + 1;
+		struct vring_desc d = {
+			.addr = first ? HDR : last ? STATUS : DATA,
+			.len = first ? 16 : last ? 1 : BIG_SEG,
+			.flags = (first ? 0 : VRING_DESC_F_WRITE) |
+				 (last ? 0 : VRING_DESC_F_NEXT),
+			.next = (uint16_t)(i + 1),
+		};
+
+		memcpy(ram + DESC + 16 * i, &d, sizeof(d));
+	}
+	header(VIRTIO_BLK_T_IN, 0);
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t head = 0;
+
+		memcpy(ram + AVAIL + 4 + 2 * ((avail_idx + i) % QSIZE), &head, 2);
+	}
+	avail_idx = (uint16_t)(avail_idx + n);
+	memcpy(ram + AVAIL + 2, &avail_idx, 2);
+}
+
+Test(blk, notification_bytes_are_bounded)
+{
+	int kick_fd = eventfd(0, EFD_NONBLOCK);
+	uint64_t count = 0;
+	uint16_t used;
+
+	cr_assert_geq(kick_fd, 0);
+	cr_assert_eq(ftruncate(disk_fd, 1LL << 30), 0); /* sparse */
+	start(false);
+	dev->kick_fd[0] = kick_fd;
+	/* 16 requests of 4 MiB each: 64 MiB for one notification */
+	offer_big_reads(2, QSIZE);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	memcpy(&used, ram + USED + 2, 2);
+	cr_assert_eq((uint64_t)used * 2 * BIG_SEG, VIRTIO_BATCH_BYTES,
+		     "one notification served %u requests of 4 MiB", used);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	cr_assert_eq(read(kick_fd, &count, sizeof(count)), sizeof(count),
+		     "the device did not ask to be called again");
+	/* the rest comes in later notifications, none lost */
+	for (int i = 0; i < 2 * QSIZE && used < QSIZE; i++) {
+		virtio_mmio_notify(dev, 0);
+		memcpy(&used, ram + USED + 2, 2);
+	}
+	cr_assert_eq(used, QSIZE);
+	dev->kick_fd[0] = -1;
+	close(kick_fd);
+}
+
+Test(blk, request_larger_than_the_device_allows_is_an_io_error)
+{
+	uint16_t used;
+
+	cr_assert_eq(ftruncate(disk_fd, 1LL << 30), 0);
+	start(false);
+	/* 8 x 2 MiB = 16 MiB: the largest request allowed */
+	offer_big_reads(8, 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	/* 9 x 2 MiB: refused without touching the disk */
+	offer_big_reads(9, 1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	memcpy(&used, ram + USED + 2, 2);
+	cr_assert_eq(used, 2);
+	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
 }

@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <unistd.h>
 
 #include "arch/x86/boot_priv.h"
 #include "arch/x86/layout.h"
@@ -139,20 +139,17 @@ int boot_write_common(const struct guest_memory *mem,
 			 (unsigned long long)LAYOUT_CMDLINE);
 		return -EFAULT;
 	}
-	if (req->initrd.size &&
-	    boot_copy_image(mem, plan->initrd_gpa, req->initrd.data,
-			    req->initrd.size)) {
-		boot_err(err, errlen, "initrd at 0x%llx (%s) is not in guest RAM",
-			 (unsigned long long)plan->initrd_gpa,
-			 boot_size(req->initrd.size).s);
-		return -EFAULT;
-	}
+	if (req->initrd.size)
+		return boot_copy_image(mem, plan->initrd_gpa, &req->initrd,
+				       "initrd", 0, req->initrd.size, err,
+				       errlen);
 	return 0;
 }
 
 int boot_load(const struct guest_memory *mem, const struct boot_request *req,
 	      struct boot_entry *out, char *err, size_t errlen)
 {
+	uint8_t magic[BOOT_DETECT_BYTES] = { 0 };
 	struct boot_plan plan;
 	uint64_t low_end;
 
@@ -162,12 +159,16 @@ int boot_load(const struct guest_memory *mem, const struct boot_request *req,
 		boot_err(err, errlen, "boot_load: missing argument");
 		return -EINVAL;
 	}
-	if (!req->kernel.data || req->kernel.size == 0) {
+	if (req->kernel.size == 0) {
 		boot_err(err, errlen, "kernel is empty");
 		return -EINVAL;
 	}
-	if (req->initrd.size && !req->initrd.data) {
-		boot_err(err, errlen, "initrd has a size but no data");
+	if (!req->kernel.data && req->kernel.fd < 0) {
+		boot_err(err, errlen, "kernel has a size but no file or data");
+		return -EINVAL;
+	}
+	if (req->initrd.size && !req->initrd.data && req->initrd.fd < 0) {
+		boot_err(err, errlen, "initrd has a size but no file or data");
 		return -EINVAL;
 	}
 
@@ -185,35 +186,66 @@ int boot_load(const struct guest_memory *mem, const struct boot_request *req,
 		return -ENOMEM;
 	}
 
-	if (boot_bzimage_detect(&req->kernel))
+	/* The first bytes tell the kind; each loader reads its header again
+	 * into its own copy, so nothing depends on this read staying true. */
+	if (boot_image_read(&req->kernel, "kernel", 0, magic,
+			    req->kernel.size < sizeof(magic) ? req->kernel.size :
+							       sizeof(magic),
+			    err, errlen))
+		return -EIO;
+	if (boot_bzimage_detect(magic, req->kernel.size))
 		return boot_bzimage_load(mem, req, &plan, out, err, errlen);
-	if (boot_elf_detect(&req->kernel))
+	if (boot_elf_detect(magic, req->kernel.size))
 		return boot_elf_load(mem, req, &plan, out, err, errlen);
 	boot_err(err, errlen, "kernel is not a bzImage or ELF vmlinux");
 	return -ENOEXEC;
 }
 
-#define BOOT_COPY_CHUNK (256ULL << 10) /* what stays resident of an image at once */
-
-int boot_copy_image(const struct guest_memory *mem, uint64_t gpa,
-		    const uint8_t *src, uint64_t len)
+int boot_image_read(const struct boot_image *img, const char *what,
+		    uint64_t off, void *dst, uint64_t len, char *err,
+		    size_t errlen)
 {
-	const uint64_t page = 4096;
+	uint8_t *p = dst;
 
+	if (range_outside(off, len, img->size)) {
+		/* a loader bug: every caller checks against the header */
+		boot_err(err, errlen, "%s: read of %llu bytes at 0x%llx is past its end",
+			 what, (unsigned long long)len, (unsigned long long)off);
+		return -EIO;
+	}
+	if (img->data) {
+		memcpy(dst, img->data + off, len);
+		return 0;
+	}
 	while (len) {
-		uint64_t n = len < BOOT_COPY_CHUNK ? len : BOOT_COPY_CHUNK;
-		uintptr_t start = ((uintptr_t)src + page - 1) & ~(page - 1);
-		uintptr_t end = ((uintptr_t)src + n) & ~(page - 1);
+		ssize_t n = pread(img->fd, p, len, (off_t)off);
 
-		if (guest_memory_write(mem, gpa, src, n))
-			return -EFAULT;
-		/* MADV_PAGEOUT keeps the contents (a file page is read again if
-		 * touched); it only lowers RSS, so a failure changes nothing. */
-		if (end > start)
-			madvise((void *)start, end - start, MADV_PAGEOUT);
-		src += n;
-		gpa += n;
-		len -= n;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			boot_err(err, errlen,
+				 "%s file changed while loading: %s at offset 0x%llx",
+				 what, n < 0 ? strerror(errno) : "it is shorter now",
+				 (unsigned long long)off);
+			return -EIO;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
 	}
 	return 0;
+}
+
+int boot_copy_image(const struct guest_memory *mem, uint64_t gpa,
+		    const struct boot_image *img, const char *what,
+		    uint64_t off, uint64_t len, char *err, size_t errlen)
+{
+	uint8_t *dst = guest_memory_ptr(mem, gpa, len);
+
+	if (!dst) {
+		boot_err(err, errlen, "%s (%s at 0x%llx) is not in guest RAM",
+			 what, boot_size(len).s, (unsigned long long)gpa);
+		return -EFAULT;
+	}
+	return boot_image_read(img, what, off, dst, len, err, errlen);
 }

@@ -20,10 +20,19 @@ enum boot_protocol {
 	BOOT_PVH,     /* 32-bit protected mode, no paging, EBX = start_info */
 };
 
-/* An input file's bytes (the caller maps it read-only, see util/file_map.h). */
+/*
+ * An input image (kernel, initrd): an open file (@data NULL, @fd, @size from
+ * fstat) or bytes in memory (@data: tests and fuzzers). The loaders read it
+ * only through boot_image_read() and boot_copy_image(): every header is
+ * copied once into host memory and only that copy is checked and used, and
+ * payloads go straight from the file into guest RAM. A file that another
+ * process rewrites or truncates while it loads can therefore give the guest
+ * wrong bytes or the loader a short read (a clean error), never a fault.
+ */
 struct boot_image {
 	const uint8_t *data;
-	size_t size;
+	uint64_t size;
+	int fd;
 };
 
 struct boot_request {

@@ -147,21 +147,24 @@ _Static_assert(LAYOUT_ZERO_PAGE + 0x1000 < LAYOUT_BOOT_STACK,
 
 /* What the header says, once validated. */
 struct bz_info {
-	size_t hdr_len;  /* bytes of setup header to copy, from 0x1f1 */
-	size_t pm_off;   /* protected-mode code: file offset ... */
-	size_t pm_size;  /* ... and size */
+	size_t hdr_len;  /* bytes of setup header, from 0x1f1 */
+	uint64_t pm_off; /* protected-mode code: file offset ... */
+	uint64_t pm_size; /* ... and size */
 	uint64_t load;   /* where it goes */
 	uint64_t end;    /* end of everything the kernel uses while starting */
+	/* the header bytes as read, once: checked, then given to the guest */
+	uint8_t hdr_bytes[BZ_ZP_HDR_END - BZ_HDR_START];
 	struct linux_setup_header hdr;
 };
+_Static_assert(BZ_MAGIC_OFF + 4 <= BOOT_DETECT_BYTES, "detector reads the magic");
 
-bool boot_bzimage_detect(const struct boot_image *kernel)
+bool boot_bzimage_detect(const uint8_t *head, uint64_t size)
 {
 	uint32_t magic;
 
-	if (kernel->size < BZ_MAGIC_OFF + sizeof(magic))
+	if (size < BZ_MAGIC_OFF + sizeof(magic))
 		return false;
-	memcpy(&magic, kernel->data + BZ_MAGIC_OFF, sizeof(magic));
+	memcpy(&magic, head + BZ_MAGIC_OFF, sizeof(magic));
 	return magic == BZ_HDR_MAGIC;
 }
 
@@ -170,21 +173,29 @@ static int bz_parse(const struct boot_image *k, uint64_t ram_end,
 {
 	struct linux_setup_header *h = &bz->hdr;
 	uint64_t setup_size, runtime, init_end, pm_end, sys_bytes;
-	size_t hdr_end;
+	size_t hdr_end, avail;
 	unsigned int sects;
 
 	memset(bz, 0, sizeof(*bz));
-	/* The detector saw "HdrS" at 0x202, so the jump byte at 0x201 and
-	 * the version at 0x206 exist in the file. */
-	hdr_end = BZ_MAGIC_OFF + k->data[BZ_JUMP_LEN];
+	/* One read of everything the header can span (or the whole file when
+	 * shorter); the jump byte at 0x201 then says where it ends. The
+	 * detector saw "HdrS" at 0x202, so the file reaches past 0x205. */
+	avail = k->size < BZ_ZP_HDR_END ? (size_t)k->size : BZ_ZP_HDR_END;
+	if (boot_image_read(k, "kernel", BZ_HDR_START, bz->hdr_bytes,
+			    avail - BZ_HDR_START, err, errlen))
+		return -EIO;
+	hdr_end = BZ_MAGIC_OFF + bz->hdr_bytes[BZ_JUMP_LEN - BZ_HDR_START];
 	if (hdr_end > k->size) {
 		boot_err(err, errlen,
-			 "kernel is truncated: its setup header ends at 0x%zx but the file has %zu bytes",
-			 hdr_end, k->size);
+			 "kernel is truncated: its setup header ends at 0x%zx but the file has %llu bytes",
+			 hdr_end, (unsigned long long)k->size);
 		return -ENOEXEC;
 	}
 	bz->hdr_len = hdr_end - BZ_HDR_START;
-	memcpy(h, k->data + BZ_HDR_START,
+	if (hdr_end <= BZ_ZP_HDR_END)
+		memset(bz->hdr_bytes + bz->hdr_len, 0,
+		       sizeof(bz->hdr_bytes) - bz->hdr_len);
+	memcpy(h, bz->hdr_bytes,
 	       bz->hdr_len < sizeof(*h) ? bz->hdr_len : sizeof(*h));
 
 	if (h->version < BZ_MIN_VERSION) {
@@ -226,8 +237,9 @@ static int bz_parse(const struct boot_image *k, uint64_t ram_end,
 	setup_size = (uint64_t)(sects + 1) * BZ_SECTOR;
 	if (setup_size >= k->size) {
 		boot_err(err, errlen,
-			 "kernel is truncated: %u setup sectors need more than %llu bytes but the file has %zu",
-			 sects, (unsigned long long)setup_size, k->size);
+			 "kernel is truncated: %u setup sectors need more than %llu bytes but the file has %llu",
+			 sects, (unsigned long long)setup_size,
+			 (unsigned long long)k->size);
 		return -ENOEXEC;
 	}
 	bz->pm_off = setup_size;
@@ -237,8 +249,9 @@ static int bz_parse(const struct boot_image *k, uint64_t ram_end,
 	sys_bytes = (uint64_t)h->syssize * 16;
 	if (sys_bytes > bz->pm_size) {
 		boot_err(err, errlen,
-			 "kernel is truncated: the header announces %llu bytes of protected-mode code, the file has %zu",
-			 (unsigned long long)sys_bytes, bz->pm_size);
+			 "kernel is truncated: the header announces %llu bytes of protected-mode code, the file has %llu",
+			 (unsigned long long)sys_bytes,
+			 (unsigned long long)bz->pm_size);
 		return -ENOEXEC;
 	}
 	if (h->init_size == 0) {
@@ -334,7 +347,7 @@ int boot_bzimage_load(const struct guest_memory *mem,
 		return ret;
 
 	memset(&bp, 0, sizeof(bp));
-	memcpy(bp.hdr_bytes, k->data + BZ_HDR_START, bz.hdr_len);
+	memcpy(bp.hdr_bytes, bz.hdr_bytes, bz.hdr_len);
 	bp.hdr.type_of_loader = BZ_LOADER_UNDEFINED;
 	bp.hdr.loadflags |= BZ_LOADED_HIGH | BZ_CAN_USE_HEAP;
 	bp.hdr.heap_end_ptr = BZ_HEAP_END_PTR;
@@ -350,11 +363,10 @@ int boot_bzimage_load(const struct guest_memory *mem,
 	bp.acpi_rsdp_addr = req->rsdp_gpa;
 	bz_fill_e820(&bp, &map);
 
-	if (boot_copy_image(mem, bz.load, k->data + bz.pm_off, bz.pm_size)) {
-		boot_err(err, errlen, "kernel (%s at 0x%llx) is not in guest RAM",
-			 boot_size(bz.pm_size).s, (unsigned long long)bz.load);
-		return -EFAULT;
-	}
+	ret = boot_copy_image(mem, bz.load, k, "kernel", bz.pm_off, bz.pm_size,
+			      err, errlen);
+	if (ret)
+		return ret;
 	if (guest_memory_write(mem, LAYOUT_ZERO_PAGE, &bp, sizeof(bp))) {
 		boot_err(err, errlen, "zero page at 0x%llx is not in guest RAM",
 			 (unsigned long long)LAYOUT_ZERO_PAGE);

@@ -9,6 +9,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86/boot_priv.h"
@@ -22,6 +23,8 @@
 /* Linux's vmlinux has a handful of program headers; anything near this
  * bound is not a kernel. */
 #define PVH_MAX_PHDRS 256
+/* A vmlinux's notes take a few hundred bytes. */
+#define PVH_MAX_NOTES (64u << 10)
 
 struct hvm_start_info {
 	uint32_t magic;
@@ -67,16 +70,18 @@ _Static_assert(sizeof(struct pvh_info_page) <= LAYOUT_PVH_INFO_SIZE,
 _Static_assert(LAYOUT_PVH_INFO + LAYOUT_PVH_INFO_SIZE <= LAYOUT_ZERO_PAGE,
 	       "PVH start info page overlaps the zero page");
 
+/* The headers, read once from the file; only this copy is checked and
+ * used. */
 struct elf_info {
 	uint64_t entry;   /* PVH 32-bit physical entry */
 	uint64_t end;     /* highest end of a PT_LOAD segment */
 	Elf64_Ehdr ehdr;
+	Elf64_Phdr phdrs[PVH_MAX_PHDRS];
 };
 
-bool boot_elf_detect(const struct boot_image *kernel)
+bool boot_elf_detect(const uint8_t *head, uint64_t size)
 {
-	return kernel->size >= SELFMAG &&
-	       memcmp(kernel->data, ELFMAG, SELFMAG) == 0;
+	return size >= SELFMAG && memcmp(head, ELFMAG, SELFMAG) == 0;
 }
 
 static int elf_check_ehdr(const struct boot_image *k, Elf64_Ehdr *eh,
@@ -84,19 +89,23 @@ static int elf_check_ehdr(const struct boot_image *k, Elf64_Ehdr *eh,
 {
 	uint64_t ph_bytes;
 
-	if (k->size > EI_CLASS && k->data[EI_CLASS] != ELFCLASS64) {
+	memset(eh, 0, sizeof(*eh));
+	if (boot_image_read(k, "kernel", 0, eh,
+			    k->size < sizeof(*eh) ? k->size : sizeof(*eh), err,
+			    errlen))
+		return -EIO;
+	if (k->size > EI_CLASS && eh->e_ident[EI_CLASS] != ELFCLASS64) {
 		boot_err(err, errlen,
 			 "ELF kernel is not 64-bit (class %u); need an x86-64 vmlinux",
-			 k->data[EI_CLASS]);
+			 eh->e_ident[EI_CLASS]);
 		return -ENOEXEC;
 	}
 	if (k->size < sizeof(*eh)) {
 		boot_err(err, errlen,
-			 "ELF kernel is truncated: %zu bytes, less than its %zu-byte header",
-			 k->size, sizeof(*eh));
+			 "ELF kernel is truncated: %llu bytes, less than its %zu-byte header",
+			 (unsigned long long)k->size, sizeof(*eh));
 		return -ENOEXEC;
 	}
-	memcpy(eh, k->data, sizeof(*eh));
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB) {
 		boot_err(err, errlen, "ELF kernel is not little-endian");
 		return -ENOEXEC;
@@ -134,21 +143,27 @@ static int elf_check_ehdr(const struct boot_image *k, Elf64_Ehdr *eh,
 	if (checked_mul_u64(eh->e_phnum, eh->e_phentsize, &ph_bytes) ||
 	    range_outside(eh->e_phoff, ph_bytes, k->size)) {
 		boot_err(err, errlen,
-			 "ELF program headers (offset 0x%llx, %u entries) are past the end of the %zu-byte file",
+			 "ELF program headers (offset 0x%llx, %u entries) are past the end of the %llu-byte file",
 			 (unsigned long long)eh->e_phoff, eh->e_phnum,
-			 k->size);
+			 (unsigned long long)k->size);
 		return -ENOEXEC;
 	}
 	return 0;
 }
 
-static void elf_phdr(const struct boot_image *k, const Elf64_Ehdr *eh,
-		     unsigned int i, Elf64_Phdr *ph)
+/* The file bytes of program header @i lie inside the file; else says which
+ * @kind of segment runs past it. */
+static int elf_check_in_file(const struct boot_image *k, unsigned int i,
+			     const Elf64_Phdr *ph, const char *kind, char *err,
+			     size_t errlen)
 {
-	/* Bounds checked by elf_check_ehdr(); copied because e_phoff need
-	 * not be aligned. */
-	memcpy(ph, k->data + eh->e_phoff + (uint64_t)i * sizeof(*ph),
-	       sizeof(*ph));
+	if (!range_outside(ph->p_offset, ph->p_filesz, k->size))
+		return 0;
+	boot_err(err, errlen,
+		 "ELF %s %u (offset 0x%llx, 0x%llx bytes) is past the end of the %llu-byte file",
+		 kind, i, (unsigned long long)ph->p_offset,
+		 (unsigned long long)ph->p_filesz, (unsigned long long)k->size);
+	return -ENOEXEC;
 }
 
 static int elf_check_load(const struct boot_image *k, unsigned int i,
@@ -162,13 +177,8 @@ static int elf_check_load(const struct boot_image *k, unsigned int i,
 			 (unsigned long long)ph->p_memsz);
 		return -ENOEXEC;
 	}
-	if (range_outside(ph->p_offset, ph->p_filesz, k->size)) {
-		boot_err(err, errlen,
-			 "ELF segment %u (offset 0x%llx, 0x%llx bytes) is past the end of the %zu-byte file",
-			 i, (unsigned long long)ph->p_offset,
-			 (unsigned long long)ph->p_filesz, k->size);
+	if (elf_check_in_file(k, i, ph, "segment", err, errlen))
 		return -ENOEXEC;
-	}
 	if (ph->p_paddr < LAYOUT_HIMEM_START) {
 		boot_err(err, errlen,
 			 "ELF segment %u at 0x%llx is below 1 MiB, where figment keeps its boot data",
@@ -240,6 +250,41 @@ static int elf_scan_notes(const uint8_t *data, uint64_t len, uint64_t align,
 	return 0;
 }
 
+/* Reads note segment @i (bounds checked here) and looks for the PVH entry
+ * in it: 1 found, 0 not there, or a negative errno. */
+static int elf_read_notes(const struct boot_image *k, unsigned int i,
+			  const Elf64_Phdr *ph, uint64_t *entry, char *err,
+			  size_t errlen)
+{
+	uint8_t *notes;
+	int ret;
+
+	if (elf_check_in_file(k, i, ph, "note segment", err, errlen))
+		return -ENOEXEC;
+	if (ph->p_filesz > PVH_MAX_NOTES) {
+		boot_err(err, errlen,
+			 "ELF note segment %u is %s; a kernel's notes take less than %s",
+			 i, boot_size(ph->p_filesz).s,
+			 boot_size(PVH_MAX_NOTES).s);
+		return -ENOEXEC;
+	}
+	if (ph->p_filesz == 0)
+		return 0;
+	notes = malloc(ph->p_filesz);
+	if (!notes) {
+		boot_err(err, errlen, "out of memory reading ELF notes");
+		return -ENOMEM;
+	}
+	ret = boot_image_read(k, "kernel", ph->p_offset, notes, ph->p_filesz,
+			      err, errlen);
+	if (!ret)
+		ret = elf_scan_notes(notes, ph->p_filesz,
+				     ph->p_align == 8 ? 8 : 4, i, entry, err,
+				     errlen);
+	free(notes);
+	return ret;
+}
+
 static int elf_parse(const struct boot_image *k, uint64_t ram_end,
 		     struct elf_info *ei, char *err, size_t errlen)
 {
@@ -253,30 +298,26 @@ static int elf_parse(const struct boot_image *k, uint64_t ram_end,
 	ret = elf_check_ehdr(k, &ei->ehdr, err, errlen);
 	if (ret)
 		return ret;
+	/* All program headers in one read (e_phoff need not be aligned);
+	 * bounds checked by elf_check_ehdr(). */
+	ret = boot_image_read(k, "kernel", eh->e_phoff, ei->phdrs,
+			      (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), err,
+			      errlen);
+	if (ret)
+		return ret;
 
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
+		const Elf64_Phdr *ph = &ei->phdrs[i];
 
-		elf_phdr(k, eh, i, &ph);
-		if (ph.p_type == PT_LOAD && ph.p_memsz) {
-			ret = elf_check_load(k, i, &ph, ram_end, err, errlen);
+		if (ph->p_type == PT_LOAD && ph->p_memsz) {
+			ret = elf_check_load(k, i, ph, ram_end, err, errlen);
 			if (ret)
 				return ret;
-			if (ph.p_paddr + ph.p_memsz > ei->end)
-				ei->end = ph.p_paddr + ph.p_memsz;
+			if (ph->p_paddr + ph->p_memsz > ei->end)
+				ei->end = ph->p_paddr + ph->p_memsz;
 			nr_load++;
-		} else if (ph.p_type == PT_NOTE && !found) {
-			if (range_outside(ph.p_offset, ph.p_filesz, k->size)) {
-				boot_err(err, errlen,
-					 "ELF note segment %u (offset 0x%llx, 0x%llx bytes) is past the end of the %zu-byte file",
-					 i, (unsigned long long)ph.p_offset,
-					 (unsigned long long)ph.p_filesz,
-					 k->size);
-				return -ENOEXEC;
-			}
-			ret = elf_scan_notes(k->data + ph.p_offset, ph.p_filesz,
-					     ph.p_align == 8 ? 8 : 4, i,
-					     &ei->entry, err, errlen);
+		} else if (ph->p_type == PT_NOTE && !found) {
+			ret = elf_read_notes(k, i, ph, &ei->entry, err, errlen);
 			if (ret < 0)
 				return ret;
 			found = ret > 0;
@@ -294,12 +335,11 @@ static int elf_parse(const struct boot_image *k, uint64_t ram_end,
 	/* The vCPU starts there in 32-bit mode without paging: the entry must
 	 * be code we loaded. */
 	for (unsigned int i = 0; i < eh->e_phnum && !in_segment; i++) {
-		Elf64_Phdr ph;
+		const Elf64_Phdr *ph = &ei->phdrs[i];
 
-		elf_phdr(k, eh, i, &ph);
-		in_segment = ph.p_type == PT_LOAD &&
-			     ei->entry >= ph.p_paddr &&
-			     ei->entry - ph.p_paddr < ph.p_memsz;
+		in_segment = ph->p_type == PT_LOAD &&
+			     ei->entry >= ph->p_paddr &&
+			     ei->entry - ph->p_paddr < ph->p_memsz;
 	}
 	if (!in_segment) {
 		boot_err(err, errlen,
@@ -310,31 +350,36 @@ static int elf_parse(const struct boot_image *k, uint64_t ram_end,
 	return 0;
 }
 
+/* Only the checked copy of the program headers is used here. */
 static int elf_write_segments(const struct guest_memory *mem,
 			      const struct boot_image *k,
 			      const struct elf_info *ei, char *err,
 			      size_t errlen)
 {
 	for (unsigned int i = 0; i < ei->ehdr.e_phnum; i++) {
-		Elf64_Phdr ph;
+		const Elf64_Phdr *ph = &ei->phdrs[i];
 		uint8_t *dst;
+		int ret;
 
-		elf_phdr(k, &ei->ehdr, i, &ph);
-		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+		if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
 			continue;
-		dst = guest_memory_ptr(mem, ph.p_paddr, ph.p_memsz);
+		dst = guest_memory_ptr(mem, ph->p_paddr, ph->p_memsz);
 		if (!dst) {
 			boot_err(err, errlen,
 				 "ELF segment %u (0x%llx, %s) is not in guest RAM",
-				 i, (unsigned long long)ph.p_paddr,
-				 boot_size(ph.p_memsz).s);
+				 i, (unsigned long long)ph->p_paddr,
+				 boot_size(ph->p_memsz).s);
 			return -EFAULT;
 		}
-		if (boot_copy_image(mem, ph.p_paddr, k->data + ph.p_offset,
-				    ph.p_filesz))
-			return -EFAULT; /* dst was checked: cannot happen */
+		if (ph->p_filesz) {
+			ret = boot_copy_image(mem, ph->p_paddr, k, "kernel",
+					      ph->p_offset, ph->p_filesz, err,
+					      errlen);
+			if (ret)
+				return ret;
+		}
 		/* bss: RAM may not be fresh (reboot), zero it explicitly. */
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
 	}
 	return 0;
 }
@@ -344,7 +389,7 @@ int boot_elf_load(const struct guest_memory *mem,
 		  struct boot_entry *out, char *err, size_t errlen)
 {
 	struct pvh_info_page page;
-	struct elf_info ei;
+	struct elf_info ei; /* 14 KiB of program headers */
 	struct e820_map map;
 	int ret;
 

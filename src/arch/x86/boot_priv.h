@@ -49,14 +49,24 @@ int boot_plan_initrd(const struct boot_image *initrd, uint64_t floor,
 		     size_t errlen);
 
 /*
- * Copies @len bytes of an input image to guest memory at @gpa (which the
- * caller checked). The images are read-only file mappings: each chunk's
- * source pages are handed back to the kernel once copied, so loading a big
- * kernel or initrd does not leave it in the VMM's resident memory. Returns
- * 0 or -EFAULT.
+ * Copies @len bytes at offset @off of @img into @dst. The range must lie
+ * inside img->size (the caller checked that against the header it parsed);
+ * a file that came up short since is -EIO with the reason in @err, naming
+ * the image as @what ("kernel", "initrd").
+ */
+int boot_image_read(const struct boot_image *img, const char *what,
+		    uint64_t off, void *dst, uint64_t len, char *err,
+		    size_t errlen);
+
+/*
+ * Copies @len bytes at offset @off of @img into guest memory at @gpa. The
+ * file's bytes go straight into guest RAM (no host copy, no mapping of the
+ * file). 0, -EFAULT when [@gpa, @gpa + @len) is not guest RAM, or -EIO when
+ * the file came up short; the reason is in @err either way.
  */
 int boot_copy_image(const struct guest_memory *mem, uint64_t gpa,
-		    const uint8_t *src, uint64_t len);
+		    const struct boot_image *img, const char *what,
+		    uint64_t off, uint64_t len, char *err, size_t errlen);
 
 /*
  * The steps both protocols share once the kernel is parsed: checks the
@@ -75,8 +85,13 @@ int boot_write_common(const struct guest_memory *mem,
 		      const struct boot_request *req,
 		      const struct boot_plan *plan, char *err, size_t errlen);
 
-bool boot_bzimage_detect(const struct boot_image *kernel);
-bool boot_elf_detect(const struct boot_image *kernel);
+/* How many of a kernel's first bytes the detectors look at. */
+#define BOOT_DETECT_BYTES 0x210
+
+/* True when @head (the first BOOT_DETECT_BYTES of a @size-byte kernel, zero
+ * past its end) looks like that kind of kernel. */
+bool boot_bzimage_detect(const uint8_t *head, uint64_t size);
+bool boot_elf_detect(const uint8_t *head, uint64_t size);
 
 /* The loaders proper. @plan arrives with ram_end set. */
 int boot_bzimage_load(const struct guest_memory *mem,

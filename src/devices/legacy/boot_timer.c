@@ -32,10 +32,9 @@ static void boot_timer_write(void *dev, uint64_t off, const uint8_t *data,
 	log_info("Guest-boot-time = %llu us, %llu us since the first vCPU entry",
 		 (unsigned long long)total_us, (unsigned long long)guest_us);
 	if (t->print)
-		fprintf(stderr,
-			"figment: guest boot time %llu us (%llu us since the first vCPU entry)\n",
-			(unsigned long long)total_us,
-			(unsigned long long)guest_us);
+		log_stderr("figment: guest boot time %llu us (%llu us since the first vCPU entry)\n",
+			   (unsigned long long)total_us,
+			   (unsigned long long)guest_us);
 }
 
 const struct bus_ops boot_timer_ops = {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "devices/legacy/i8042.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -199,15 +200,22 @@ const struct bus_ops i8042_ops = {
 	.write = i8042_write,
 };
 
-void i8042_ctrl_alt_del(struct i8042 *k)
+int i8042_ctrl_alt_del(struct i8042 *k)
 {
 	/* set 2: Ctrl 14, Alt 11, Del E0 71; breaks are F0-prefixed */
 	static const uint8_t seq[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
 				       0x71, 0xf0, 0x11, 0xf0, 0x14 };
 
+	_Static_assert(sizeof(seq) <= I8042_BUF, "the sequence fits the buffer");
 	pthread_mutex_lock(&k->lock);
+	/* All or nothing: half a sequence would leave keys held down. */
+	if ((size_t)(I8042_BUF - k->len) < sizeof(seq)) {
+		pthread_mutex_unlock(&k->lock);
+		return -EBUSY;
+	}
 	for (size_t i = 0; i < sizeof(seq); i++)
 		push(k, seq[i]);
 	update_irq(k);
 	pthread_mutex_unlock(&k->lock);
+	return 0;
 }

@@ -35,7 +35,9 @@ void i8042_init(struct i8042 *k, void (*reset)(void *), void (*irq)(void *, int)
 		void *opaque);
 void i8042_destroy(struct i8042 *k);
 
-/* Queues Ctrl-Alt-Del (make and break codes, scancode set 2) for the guest. */
-void i8042_ctrl_alt_del(struct i8042 *k);
+/* Queues Ctrl-Alt-Del (make and break codes, scancode set 2) for the guest,
+ * all of it or nothing: 0, or -EBUSY when the buffer lacks room (the guest
+ * has not read what came before). */
+int i8042_ctrl_alt_del(struct i8042 *k);
 
 #endif

@@ -20,7 +20,8 @@ static void pvpanic_write(void *dev, uint64_t off, const uint8_t *data,
 	if (data[0] & PVPANIC_PANICKED)
 		p->panicked(p->opaque);
 	else if (data[0] & PVPANIC_CRASH_LOADED)
-		log_warn("guest kernel crashed into its crash kernel (pvpanic)");
+		log_guest(LOG_WARN,
+			  "guest kernel crashed into its crash kernel (pvpanic)");
 }
 
 const struct bus_ops pvpanic_ops = {

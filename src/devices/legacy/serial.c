@@ -275,6 +275,16 @@ int serial_flush_output(struct serial *s)
 	return ret;
 }
 
+size_t serial_output_queued(struct serial *s)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->out_len;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 size_t serial_input_room(struct serial *s)
 {
 	size_t room;

@@ -57,6 +57,9 @@ int serial_flush_output(struct serial *s);
 /* VMM thread: queues guest input; returns how many bytes were taken. */
 size_t serial_push_input(struct serial *s, const uint8_t *buf, size_t len);
 
+/* Output bytes still queued. */
+size_t serial_output_queued(struct serial *s);
+
 /* Free room in the input FIFO. */
 size_t serial_input_room(struct serial *s);
 

@@ -78,9 +78,9 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *dev)
 static void guest_warn(struct virtio_mmio_dev *dev, const char *what)
 {
 	if (__atomic_add_fetch(&warnings, 1, __ATOMIC_RELAXED) <= WARN_BUDGET)
-		log_warn("virtio-%s: %s", dev->ops->name, what);
+		log_guest(LOG_WARN, "virtio-%s: %s", dev->ops->name, what);
 	else
-		log_debug("virtio-%s: %s", dev->ops->name, what);
+		log_guest(LOG_DEBUG, "virtio-%s: %s", dev->ops->name, what);
 }
 
 static void raise_irq(struct virtio_mmio_dev *dev, uint32_t bits)
@@ -124,14 +124,28 @@ void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, const char *why)
 	raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
-void virtio_mmio_batch_done(struct virtio_mmio_dev *dev, unsigned int qidx,
-			    bool pushed, bool spent)
+void virtio_mmio_serve_queue(struct virtio_mmio_dev *dev, unsigned int qidx,
+			     struct virtq_chain *c, virtio_serve_fn serve)
 {
 	struct virtq *q = virtio_mmio_queue(dev, qidx);
+	uint32_t chains = q->size;
+	uint64_t work = 0;
+	bool pushed = false;
 
+	while (chains > 0 && work < VIRTIO_BATCH_BYTES &&
+	       virtq_pop(q, c) == 1) {
+		uint32_t used = serve(dev, c, &work);
+
+		chains--;
+		if (virtq_push(q, c->head, used))
+			break;
+		pushed = true;
+	}
 	if (pushed)
 		virtio_mmio_signal_used(dev, q);
-	if (spent && virtq_has_avail(q))
+	/* Budget spent, not queue emptied: come back after the loop served
+	 * the others. */
+	if ((chains == 0 || work >= VIRTIO_BATCH_BYTES) && virtq_has_avail(q))
 		virtio_mmio_notify_later(dev, qidx);
 }
 

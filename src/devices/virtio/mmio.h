@@ -130,21 +130,43 @@ static inline struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *dev,
 void virtio_mmio_signal_used(struct virtio_mmio_dev *dev, struct virtq *q);
 
 /*
- * For device code (dev->lock held): queue_notify serves at most a queue's
- * worth of chains (q->size) per call, so that a guest refilling the queue
- * as fast as it is emptied cannot keep the VMM thread; when that budget
- * runs out with chains still available (virtq_has_avail()), it calls this
- * to be notified again once the event loop has served everything else
- * (a write to kick_fd[@qidx]; nothing when there is none).
+ * For device code (dev->lock held): asks to be notified again on queue
+ * @qidx once the event loop has served everything else (a write to
+ * kick_fd[@qidx]; nothing when there is none). virtio_mmio_serve_queue()
+ * uses it when a batch's budget runs out with chains still waiting.
  */
 void virtio_mmio_notify_later(struct virtio_mmio_dev *dev, unsigned int qidx);
 
-/* For device code (dev->lock held), at the end of a batch of requests on
- * queue @qidx: raises the used interrupt if anything was @pushed, and if
- * the batch stopped because its budget was @spent while chains are still
- * waiting, asks to be called again (virtio_mmio_notify_later()). */
-void virtio_mmio_batch_done(struct virtio_mmio_dev *dev, unsigned int qidx,
-			    bool pushed, bool spent);
+/*
+ * What one notification may do, so that a guest cannot keep the VMM thread
+ * from its signals, its API requests and the other devices: at most a
+ * queue's worth of chains, and at most VIRTIO_BATCH_BYTES of data moved
+ * (one request may still be as large as its device allows: the budget is
+ * checked between requests).
+ */
+#define VIRTIO_BATCH_BYTES (8ULL << 20)
+
+/*
+ * Serves one chain popped from a queue: does the work, returns the number
+ * of bytes written into the chain's device-writable buffers (the used
+ * length) and adds the bytes of data it moved (read or written, on the host
+ * side too) to *@work.
+ */
+typedef uint32_t (*virtio_serve_fn)(struct virtio_mmio_dev *dev,
+				    const struct virtq_chain *c,
+				    uint64_t *work);
+
+/*
+ * For device code, from queue_notify (dev->lock held): the one loop that
+ * serves a queue. Pops chains into @c (the device's scratch chain) and hands
+ * each to @serve, pushes it back with the used length, and stops when the
+ * queue is empty or broken, or when the batch budget (above) is spent; then
+ * raises the used interrupt if anything was pushed and the driver wants one,
+ * and when chains are still waiting asks to be called again
+ * (virtio_mmio_notify_later()).
+ */
+void virtio_mmio_serve_queue(struct virtio_mmio_dev *dev, unsigned int qidx,
+			     struct virtq_chain *c, virtio_serve_fn serve);
 
 /* For device code (dev->lock held): the config space changed; bumps
  * ConfigGeneration and raises a configuration interrupt. */

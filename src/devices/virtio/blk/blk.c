@@ -24,6 +24,10 @@
 #define HDR_SIZE 16 /* struct virtio_blk_outhdr */
 #define SEG_SIZE 16 /* struct virtio_blk_discard_write_zeroes */
 
+_Static_assert((uint64_t)(VIRTQ_MAX_SIZE - 2) * VIRTIO_BLK_SIZE_MAX <=
+		       VIRTIO_BLK_MAX_REQUEST,
+	       "a request the driver builds within seg_max and size_max fits");
+
 struct virtio_blk {
 	struct virtio_mmio_dev vdev; /* first: the transport's view */
 	int fd;
@@ -89,7 +93,8 @@ static bool blk_out_of_range(const struct virtio_blk *b, uint64_t sector,
 /* IN and OUT: the data is the writable bytes before the status (IN) or the
  * readable bytes after the header (OUT), and nothing else. */
 static uint8_t blk_rw(struct virtio_blk *b, const struct virtq_chain *c,
-		      uint64_t sector, bool write, uint64_t *written)
+		      uint64_t sector, bool write, uint64_t *written,
+		      uint64_t *work)
 {
 	uint64_t rdata = c->read_len - HDR_SIZE;
 	uint64_t wdata = c->write_len - 1;
@@ -109,6 +114,7 @@ static uint8_t blk_rw(struct virtio_blk *b, const struct virtq_chain *c,
 			    VIRTQ_MAX_SIZE);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
+	*work += len; /* attempted: a failed transfer took its time too */
 	ret = blk_rw_full(b->fd, b->iov, n, sector * SECTOR, write);
 	if (ret)
 		return VIRTIO_BLK_S_IOERR;
@@ -185,9 +191,10 @@ static uint8_t blk_discard_zero(struct virtio_blk *b,
 }
 
 /* Serves one request; returns the status byte, and in *@written the bytes
- * of data put into the writable buffers (status not included). */
+ * of data put into the writable buffers (status not included); adds the
+ * bytes of data it moved to *@work. */
 static uint8_t blk_request(struct virtio_blk *b, const struct virtq_chain *c,
-			   uint64_t *written)
+			   uint64_t *written, uint64_t *work)
 {
 	struct virtio_blk_outhdr hdr;
 	uint64_t wdata = c->write_len - 1;
@@ -201,7 +208,7 @@ static uint8_t blk_request(struct virtio_blk *b, const struct virtq_chain *c,
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
 		return blk_rw(b, c, le64toh(hdr.sector),
-			      type == VIRTIO_BLK_T_OUT, written);
+			      type == VIRTIO_BLK_T_OUT, written, work);
 	case VIRTIO_BLK_T_FLUSH:
 		if (c->read_len != HDR_SIZE || wdata != 0)
 			return VIRTIO_BLK_S_IOERR;
@@ -231,36 +238,30 @@ static uint8_t blk_request(struct virtio_blk *b, const struct virtq_chain *c,
 	}
 }
 
-static void blk_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
+static uint32_t blk_serve_chain(struct virtio_mmio_dev *dev,
+				const struct virtq_chain *c, uint64_t *work)
 {
 	struct virtio_blk *b = to_blk(dev);
-	struct virtq *q = virtio_mmio_queue(dev, qidx);
-	struct virtq_chain *c = &b->chain;
-	uint32_t budget = q->size; /* see virtio_mmio_notify_later() */
-	bool pushed = false;
+	uint64_t written = 0;
+	uint8_t status;
 
-	for (; budget > 0 && virtq_pop(q, c) == 1; budget--) {
-		uint64_t written = 0;
-		uint32_t used = 0;
+	/* Without a writable byte there is nowhere to put a status: the
+	 * request is returned untouched. */
+	if (c->write_len == 0)
+		return 0;
+	status = blk_request(b, c, &written, work);
+	if (status == VIRTIO_BLK_S_IOERR)
+		metrics_inc(b->m.io_errors);
+	else if (status == VIRTIO_BLK_S_UNSUPP)
+		metrics_inc(b->m.unsupported);
+	virtq_chain_write(c, c->write_len - 1, &status, 1);
+	return (uint32_t)written + 1;
+}
 
-		/* Without a writable byte there is nowhere to put a status:
-		 * the request is returned untouched. */
-		if (c->write_len > 0) {
-			uint8_t status = blk_request(b, c, &written);
-
-			if (status == VIRTIO_BLK_S_IOERR)
-				metrics_inc(b->m.io_errors);
-			else if (status == VIRTIO_BLK_S_UNSUPP)
-				metrics_inc(b->m.unsupported);
-
-			virtq_chain_write(c, c->write_len - 1, &status, 1);
-			used = (uint32_t)written + 1;
-		}
-		if (virtq_push(q, c->head, used))
-			break;
-		pushed = true;
-	}
-	virtio_mmio_batch_done(dev, qidx, pushed, budget == 0);
+static void blk_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
+{
+	virtio_mmio_serve_queue(dev, qidx, &to_blk(dev)->chain,
+				blk_serve_chain);
 }
 
 static void blk_config_read(struct virtio_mmio_dev *dev, uint32_t offset,
@@ -317,6 +318,7 @@ static void blk_fill_config(struct virtio_blk *b)
 	cfg->capacity = htole64(b->capacity);
 	/* the header and the status take two descriptors of a chain */
 	cfg->seg_max = htole32(VIRTQ_MAX_SIZE - 2);
+	cfg->size_max = htole32(VIRTIO_BLK_SIZE_MAX);
 	cfg->blk_size = htole32(SECTOR);
 	if (b->can_discard) {
 		cfg->max_discard_sectors =
@@ -353,19 +355,9 @@ static int blk_open(const char *id, const char *path, bool read_only, int *fd,
 {
 	int ret;
 
-	*fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (*fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "drive '%s': cannot open %s: %s", id, path,
-			 strerror(errno));
-		return ret;
-	}
-	if (fstat(*fd, st)) {
-		ret = -errno;
-		snprintf(err, errlen, "drive '%s': cannot stat %s: %s", id, path,
-			 strerror(errno));
-		goto fail;
-	}
+	*fd = drive_open_backing(id, path, read_only, st, err, errlen);
+	if (*fd < 0)
+		return *fd;
 	ret = blk_size(*fd, st, size);
 	if (ret) {
 		snprintf(err, errlen,
@@ -425,6 +417,7 @@ int virtio_blk_create(const struct drive_config *d,
 	blk_fill_config(b);
 
 	features = (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+		   (1ULL << VIRTIO_BLK_F_SIZE_MAX) |
 		   (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
 		   (1ULL << VIRTIO_BLK_F_FLUSH);
 	if (b->read_only)

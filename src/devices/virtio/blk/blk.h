@@ -28,7 +28,15 @@
 #include "vstate/memory.h"
 
 #define VIRTIO_BLK_QUEUE_SIZE	       256
-#define VIRTIO_BLK_MAX_REQUEST	       (1ULL << 30)
+/*
+ * The largest data transfer one request may ask for. The driver is told
+ * how to stay below it: at most seg_max (VIRTQ_MAX_SIZE - 2) data segments
+ * of at most size_max bytes each (VIRTIO_BLK_F_SIZE_MAX), 15.9 MiB; Linux
+ * splits its requests accordingly. Anything larger is an I/O error, so one
+ * request stays a few milliseconds of work for the VMM thread.
+ */
+#define VIRTIO_BLK_SIZE_MAX	       (64U << 10)
+#define VIRTIO_BLK_MAX_REQUEST	       (16ULL << 20)
 #define VIRTIO_BLK_MAX_DISCARD_SEG     16
 #define VIRTIO_BLK_MAX_DISCARD_SECTORS (1U << 22) /* 2 GiB per segment */
 

@@ -48,23 +48,23 @@ static uint32_t rng_serve(const struct virtq_chain *c)
 	return (uint32_t)done;
 }
 
+static uint32_t rng_serve_chain(struct virtio_mmio_dev *dev,
+				const struct virtq_chain *c, uint64_t *work)
+{
+	struct virtio_rng *r = (struct virtio_rng *)dev;
+	uint32_t n = rng_serve(c);
+
+	metrics_inc(r->m_requests);
+	metrics_add(r->m_bytes, n);
+	*work += n;
+	return n;
+}
+
 static void rng_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
 {
 	struct virtio_rng *r = (struct virtio_rng *)dev;
-	struct virtq *q = virtio_mmio_queue(dev, qidx);
-	uint32_t budget = q->size; /* see virtio_mmio_notify_later() */
-	bool pushed = false;
 
-	for (; budget > 0 && virtq_pop(q, &r->chain) == 1; budget--) {
-		uint32_t n = rng_serve(&r->chain);
-
-		metrics_inc(r->m_requests);
-		metrics_add(r->m_bytes, n);
-		if (virtq_push(q, r->chain.head, n))
-			break;
-		pushed = true;
-	}
-	virtio_mmio_batch_done(dev, qidx, pushed, budget == 0);
+	virtio_mmio_serve_queue(dev, qidx, &r->chain, rng_serve_chain);
 }
 
 static void rng_config_read(struct virtio_mmio_dev *dev, uint32_t offset,
