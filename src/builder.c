@@ -159,6 +159,15 @@ static int builder_cpus(struct vmm *vmm, const struct boot_entry *entry,
 			 strerror(errno));
 		return VMM_EXIT_KVM;
 	}
+	vmm->vcpu_env = (struct vcpu_env){
+		.kvm_fd = vmm->vm.kvm_fd,
+		.vm_fd = vmm->vm.vm_fd,
+		.run_size = vmm->vm.run_size,
+		.pio = &vmm->vm.pio,
+		.mmio = &vmm->vm.mmio,
+		.stop = vmm_vcpu_stop,
+		.opaque = vmm,
+	};
 	vmm->vcpus = calloc(m->vcpu_count, sizeof(*vmm->vcpus));
 	if (!vmm->vcpus) {
 		free(base);
@@ -169,7 +178,7 @@ static int builder_cpus(struct vmm *vmm, const struct boot_entry *entry,
 		struct vcpu *v = &vmm->vcpus[i];
 		struct kvm_cpuid2 *cpuid;
 
-		ret = vcpu_create(v, vmm, i);
+		ret = vcpu_create(v, &vmm->vcpu_env, i);
 		if (ret) {
 			snprintf(err, errlen, "KVM_CREATE_VCPU %u failed: %s", i,
 				 strerror(-ret));

@@ -21,6 +21,7 @@
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A, then x to quit */
 #define VMM_JOIN_TIMEOUT_MS 5000
+#define VMM_VCPU_EVENT_MS 2000 /* a vCPU answers an event within this */
 #define VMM_CONSOLE_DRAIN_MS 1000 /* at exit, for a reader that stalls */
 #define CONSOLE_READ_MAX 256 /* each byte read may become two for the guest */
 
@@ -42,41 +43,52 @@ void vmm_request_stop(struct vmm *vmm, int status, const char *fmt, ...)
 	pthread_mutex_unlock(&vmm->lock);
 
 	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
-		vcpu_kick(&vmm->vcpus[i]);
+		vcpu_request_stop(&vmm->vcpus[i]);
 	event_loop_stop(&vmm->loop, status);
+}
+
+void vmm_vcpu_stop(void *opaque, int status, const char *reason)
+{
+	vmm_request_stop(opaque, status, "%s", reason);
+}
+
+/* Posts @ev to every vCPU and waits for each answer. */
+static int vmm_post_all(struct vmm *vmm, enum vcpu_event ev)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < vmm->nr_vcpus && !ret; i++)
+		ret = vcpu_post(&vmm->vcpus[i], ev, NULL, VMM_VCPU_EVENT_MS);
+	return ret;
 }
 
 int vmm_pause(struct vmm *vmm)
 {
-	pthread_mutex_lock(&vmm->lock);
-	if (vmm->state != VMM_RUNNING) {
-		pthread_mutex_unlock(&vmm->lock);
+	int ret;
+
+	if (vmm->state != VMM_RUNNING)
 		return vmm->state == VMM_PAUSED ? 0 : -EINVAL;
+	/* Each vCPU answers once parked: "paused" means no guest code runs
+	 * once this returns. */
+	ret = vmm_post_all(vmm, VCPU_EV_PAUSE);
+	if (ret) {
+		vmm_post_all(vmm, VCPU_EV_RESUME); /* all of them or none */
+		return ret;
 	}
 	vmm->state = VMM_PAUSED;
-	pthread_mutex_unlock(&vmm->lock);
-	for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
-		vcpu_kick(&vmm->vcpus[i]);
-	/* Wait until every vCPU is parked, so "paused" means no guest code
-	 * runs once this returns. */
-	pthread_mutex_lock(&vmm->lock);
-	while (vmm->vcpus_paused < vmm->nr_vcpus && !vmm->stopping)
-		pthread_cond_wait(&vmm->cond, &vmm->lock);
-	pthread_mutex_unlock(&vmm->lock);
 	return 0;
 }
 
 int vmm_resume(struct vmm *vmm)
 {
-	pthread_mutex_lock(&vmm->lock);
-	if (vmm->state != VMM_PAUSED) {
-		pthread_mutex_unlock(&vmm->lock);
+	int ret;
+
+	if (vmm->state != VMM_PAUSED)
 		return vmm->state == VMM_RUNNING ? 0 : -EINVAL;
-	}
-	vmm->state = VMM_RUNNING;
-	pthread_cond_broadcast(&vmm->cond);
-	pthread_mutex_unlock(&vmm->lock);
-	return 0;
+	ret = vmm_post_all(vmm, VCPU_EV_RESUME);
+	if (!ret)
+		vmm->state = VMM_RUNNING;
+	return ret;
 }
 
 static void console_restore(struct vmm *vmm)
@@ -319,7 +331,7 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 	pthread_mutex_unlock(&vmm->lock);
 	vmm->timer.guest_start_ns = boot_timer_now_ns();
 	for (uint32_t i = 0; i < vmm->nr_vcpus; i++) {
-		ret = vcpu_start(&vmm->vcpus[i]);
+		ret = vcpu_start(&vmm->vcpus[i], false);
 		if (ret) {
 			vmm_request_stop(vmm, VMM_EXIT_ERROR,
 					 "cannot start vCPU %u: %s", i,
@@ -327,13 +339,13 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 			break;
 		}
 	}
-	/* A vCPU that stopped the VM at once may have kicked its siblings
-	 * before they were marked started: kick them now that they are. */
+	/* A vCPU that stopped the VM at once may have asked its siblings to
+	 * stop before they were started: ask again now that they are. */
 	pthread_mutex_lock(&vmm->lock);
 	if (vmm->stopping) {
 		pthread_mutex_unlock(&vmm->lock);
 		for (uint32_t i = 0; i < vmm->nr_vcpus; i++)
-			vcpu_kick(&vmm->vcpus[i]);
+			vcpu_request_stop(&vmm->vcpus[i]);
 	} else {
 		pthread_mutex_unlock(&vmm->lock);
 	}

@@ -20,24 +20,11 @@
 #include "devices/legacy/serial.h"
 #include "devices/virtio/virtio_devices.h"
 #include "util/event_loop.h"
+#include "vmm_exit.h"
+#include "vstate/vcpu.h"
 #include "vstate/vm.h"
 
-/* Process exit statuses: each way a VM can end has its own. */
-enum vmm_exit {
-	VMM_EXIT_OK = 0,            /* the guest powered off or rebooted */
-	VMM_EXIT_ERROR = 1,         /* a host-side failure while running */
-	VMM_EXIT_USAGE = 2,         /* bad command line */
-	VMM_EXIT_CONFIG = 3,        /* bad configuration or input file */
-	VMM_EXIT_KVM = 4,           /* KVM missing or refused the VM */
-	VMM_EXIT_TRIPLE_FAULT = 5,  /* the guest triple-faulted */
-	VMM_EXIT_KVM_INTERNAL = 6,  /* KVM internal error / failed entry */
-	VMM_EXIT_GUEST_PANIC = 7,   /* the guest kernel panicked (pvpanic, KVM crash event) */
-	VMM_EXIT_STOPPED = 8,       /* stopped by the user (Ctrl-A x, signal) */
-};
-
 enum vmm_state { VMM_CONFIGURED, VMM_RUNNING, VMM_PAUSED, VMM_STOPPED };
-
-struct vcpu;
 
 struct vmm {
 	const struct vm_config *cfg;
@@ -45,6 +32,7 @@ struct vmm {
 	struct vm vm;
 	struct vcpu *vcpus;
 	uint32_t nr_vcpus;
+	struct vcpu_env vcpu_env; /* what the vCPUs see of the VM */
 	struct event_loop loop;
 
 	struct serial serial;
@@ -58,7 +46,6 @@ struct vmm {
 	pthread_cond_t cond;
 	enum vmm_state state;
 	bool stopping;
-	uint32_t vcpus_paused; /* vCPUs parked because state is PAUSED */
 	int exit_status;
 	char exit_reason[512];
 
@@ -114,7 +101,11 @@ void vmm_destroy(struct vmm *vmm);
 void vmm_request_stop(struct vmm *vmm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* VMM thread: parks all vCPUs outside KVM_RUN / lets them go again. */
+/* The vCPUs' struct vcpu_env stop callback (@opaque is the vmm). */
+void vmm_vcpu_stop(void *opaque, int status, const char *reason);
+
+/* VMM thread: parks all vCPUs outside KVM_RUN / lets them go again.
+ * 0 or a negative errno (a vCPU that did not answer). */
 int vmm_pause(struct vmm *vmm);
 int vmm_resume(struct vmm *vmm);
 

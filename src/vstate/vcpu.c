@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 
 #include "util/log.h"
 #include "util/metrics.h"
-#include "vmm.h"
+#include "vmm_exit.h"
+#include "vstate/vcpu_state.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 0)
 
@@ -33,17 +35,19 @@ int vcpu_signals_init(void)
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
 }
 
-int vcpu_create(struct vcpu *vcpu, struct vmm *vmm, uint32_t index)
+int vcpu_create(struct vcpu *vcpu, const struct vcpu_env *env, uint32_t index)
 {
 	void *run;
 
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->index = index;
-	vcpu->vmm = vmm;
-	vcpu->fd = ioctl(vmm->vm.vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	vcpu->env = env;
+	pthread_mutex_init(&vcpu->lock, NULL);
+	pthread_cond_init(&vcpu->cond, NULL);
+	vcpu->fd = ioctl(env->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (vcpu->fd < 0)
 		return -errno;
-	run = mmap(NULL, vmm->vm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	run = mmap(NULL, env->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   vcpu->fd, 0);
 	if (run == MAP_FAILED) {
 		int ret = -errno;
@@ -59,18 +63,35 @@ int vcpu_create(struct vcpu *vcpu, struct vmm *vmm, uint32_t index)
 void vcpu_destroy(struct vcpu *vcpu)
 {
 	if (vcpu->run)
-		munmap(vcpu->run, vcpu->vmm->vm.run_size);
+		munmap(vcpu->run, vcpu->env->run_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+	pthread_cond_destroy(&vcpu->cond);
+	pthread_mutex_destroy(&vcpu->lock);
+}
+
+/* Ends the VM through the environment, with a formatted reason. */
+static void vcpu_fail(struct vcpu *vcpu, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void vcpu_fail(struct vcpu *vcpu, int status, const char *fmt, ...)
+{
+	char reason[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	vcpu->env->stop(vcpu->env->opaque, status, reason);
 }
 
 static void vcpu_handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	struct bus *pio = &vcpu->vmm->vm.pio;
+	struct bus *pio = vcpu->env->pio;
 
 	/* `rep ins/outs` arrive as one exit with count elements. The data
 	 * area lies inside the kvm_run mapping, sized by KVM. */
@@ -90,10 +111,10 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 	if (len == 0 || len > sizeof(run->mmio.data))
 		return;
 	if (run->mmio.is_write)
-		bus_write(&vcpu->vmm->vm.mmio, run->mmio.phys_addr,
+		bus_write(vcpu->env->mmio, run->mmio.phys_addr,
 			  run->mmio.data, len);
 	else
-		bus_read(&vcpu->vmm->vm.mmio, run->mmio.phys_addr,
+		bus_read(vcpu->env->mmio, run->mmio.phys_addr,
 			 run->mmio.data, len);
 }
 
@@ -118,19 +139,17 @@ static void vcpu_internal_error(struct vcpu *vcpu)
 	for (uint32_t i = 0; i < n; i++)
 		off += snprintf(data + off, sizeof(data) - off, " 0x%llx",
 				(unsigned long long)run->internal.data[i]);
-	vmm_request_stop(vcpu->vmm, VMM_EXIT_KVM_INTERNAL,
-			 "KVM internal error on vCPU %u: exit reason %u "
-			 "(KVM_EXIT_INTERNAL_ERROR), suberror %u, RIP 0x%llx%s%s",
-			 vcpu->index, run->exit_reason, run->internal.suberror,
-			 (unsigned long long)vcpu_rip(vcpu), n ? ", data" : "",
-			 data);
+	vcpu_fail(vcpu, VMM_EXIT_KVM_INTERNAL,
+		  "KVM internal error on vCPU %u: exit reason %u "
+		  "(KVM_EXIT_INTERNAL_ERROR), suberror %u, RIP 0x%llx%s%s",
+		  vcpu->index, run->exit_reason, run->internal.suberror,
+		  (unsigned long long)vcpu_rip(vcpu), n ? ", data" : "", data);
 }
 
 /* Handles one exit; returns false when the vCPU must stop. */
 static bool vcpu_handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	struct vmm *vmm = vcpu->vmm;
 
 	metrics_vcpu_exit(run->exit_reason);
 	switch (run->exit_reason) {
@@ -151,25 +170,25 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_NMI:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		vmm_request_stop(vmm, VMM_EXIT_TRIPLE_FAULT,
+		vcpu_fail(vcpu, VMM_EXIT_TRIPLE_FAULT,
 				 "guest triple fault on vCPU %u (KVM_EXIT_SHUTDOWN) at RIP 0x%llx",
 				 vcpu->index, (unsigned long long)vcpu_rip(vcpu));
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:
-			vmm_request_stop(vmm, VMM_EXIT_OK, "guest powered off");
+			vcpu_fail(vcpu, VMM_EXIT_OK, "guest powered off");
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
-			vmm_request_stop(vmm, VMM_EXIT_OK, "guest rebooted");
+			vcpu_fail(vcpu, VMM_EXIT_OK, "guest rebooted");
 			break;
 		case KVM_SYSTEM_EVENT_CRASH:
-			vmm_request_stop(vmm, VMM_EXIT_GUEST_PANIC,
+			vcpu_fail(vcpu, VMM_EXIT_GUEST_PANIC,
 					 "guest reported a crash (vCPU %u)",
 					 vcpu->index);
 			break;
 		default:
-			vmm_request_stop(vmm, VMM_EXIT_ERROR,
+			vcpu_fail(vcpu, VMM_EXIT_ERROR,
 					 "unknown KVM system event %u on vCPU %u",
 					 run->system_event.type, vcpu->index);
 		}
@@ -178,21 +197,21 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		vcpu_internal_error(vcpu);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
-		vmm_request_stop(vmm, VMM_EXIT_KVM_INTERNAL,
+		vcpu_fail(vcpu, VMM_EXIT_KVM_INTERNAL,
 				 "KVM could not enter vCPU %u: exit reason %u (KVM_EXIT_FAIL_ENTRY), hardware reason 0x%llx, RIP 0x%llx",
 				 vcpu->index, run->exit_reason,
 				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
 				 (unsigned long long)vcpu_rip(vcpu));
 		return false;
 	case KVM_EXIT_UNKNOWN:
-		vmm_request_stop(vmm, VMM_EXIT_KVM_INTERNAL,
+		vcpu_fail(vcpu, VMM_EXIT_KVM_INTERNAL,
 				 "unknown KVM exit on vCPU %u: hardware reason 0x%llx, RIP 0x%llx",
 				 vcpu->index,
 				 (unsigned long long)run->hw.hardware_exit_reason,
 				 (unsigned long long)vcpu_rip(vcpu));
 		return false;
 	default:
-		vmm_request_stop(vmm, VMM_EXIT_KVM_INTERNAL,
+		vcpu_fail(vcpu, VMM_EXIT_KVM_INTERNAL,
 				 "unhandled KVM exit reason %u on vCPU %u at RIP 0x%llx",
 				 run->exit_reason, vcpu->index,
 				 (unsigned long long)vcpu_rip(vcpu));
@@ -200,24 +219,81 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	}
 }
 
-/* Parks the vCPU while the VMM is paused. Returns false when stopping. */
+/*
+ * After an I/O or MMIO exit, KVM finishes the instruction (the data of an
+ * IN, the RIP past an OUT) only on the next KVM_RUN. A vCPU parked in
+ * between would be saved half-way through an instruction and repeat it when
+ * restored, so parking first enters KVM_RUN with immediate_exit set: KVM
+ * completes the pending I/O and returns at once. An exit that completion
+ * causes (a second MMIO fragment) is handled like any other.
+ */
+static int vcpu_complete_io(struct vcpu *vcpu)
+{
+	for (int i = 0; i < 4; i++) {
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
+			return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+		if (!vcpu_handle_exit(vcpu))
+			return -ESHUTDOWN;
+	}
+	return -EBUSY;
+}
+
+/* Lock held: carries out the posted event, if any, and answers it.
+ * @io_ret: what completing pending I/O gave, for a PAUSE. */
+static void vcpu_serve_event(struct vcpu *vcpu, int io_ret)
+{
+	int ret = 0;
+
+	switch (vcpu->event) {
+	case VCPU_EV_NONE:
+		return;
+	case VCPU_EV_PAUSE:
+		ret = io_ret;
+		vcpu->paused = true;
+		break;
+	case VCPU_EV_RESUME:
+		vcpu->paused = false;
+		break;
+	case VCPU_EV_SAVE:
+		/* Only a parked vCPU has a state that stays true. */
+		ret = vcpu->paused ? vcpu_state_save(vcpu->env->kvm_fd, vcpu->fd,
+						     vcpu->event_state) :
+				     -EBUSY;
+		break;
+	}
+	vcpu->event = VCPU_EV_NONE;
+	vcpu->event_result = ret;
+	vcpu->answered++;
+	pthread_cond_broadcast(&vcpu->cond);
+}
+
+/* Between two KVM_RUNs: serves events, parks while paused. Returns false
+ * when the vCPU must stop. */
 static bool vcpu_wait_runnable(struct vcpu *vcpu)
 {
-	struct vmm *vmm = vcpu->vmm;
 	bool go;
 
-	pthread_mutex_lock(&vmm->lock);
-	if (vmm->state == VMM_PAUSED && !vmm->stopping) {
-		vmm->vcpus_paused++;
-		pthread_cond_broadcast(&vmm->cond);
-		while (vmm->state == VMM_PAUSED && !vmm->stopping)
-			pthread_cond_wait(&vmm->cond, &vmm->lock);
-		vmm->vcpus_paused--;
+	pthread_mutex_lock(&vcpu->lock);
+	for (;;) {
+		int io_ret = 0;
+
+		if (vcpu->event == VCPU_EV_PAUSE && !vcpu->paused) {
+			/* Unlocked: an exit handled there may stop the VM,
+			 * which takes this lock. */
+			pthread_mutex_unlock(&vcpu->lock);
+			io_ret = vcpu_complete_io(vcpu);
+			pthread_mutex_lock(&vcpu->lock);
+		}
+		vcpu_serve_event(vcpu, io_ret);
+		if (vcpu->stopping || !vcpu->paused)
+			break;
+		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
 	}
-	go = !vmm->stopping;
+	go = !vcpu->stopping;
 	/* A kick that arrived before we parked must not end the next run. */
 	vcpu->run->immediate_exit = 0;
-	pthread_mutex_unlock(&vmm->lock);
+	pthread_mutex_unlock(&vcpu->lock);
 	return go;
 }
 
@@ -237,29 +313,36 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			vmm_request_stop(vcpu->vmm, VMM_EXIT_KVM_INTERNAL,
-					 "KVM_RUN failed on vCPU %u: %s",
-					 vcpu->index, strerror(errno));
+			vcpu_fail(vcpu, VMM_EXIT_KVM_INTERNAL,
+				  "KVM_RUN failed on vCPU %u: %s", vcpu->index,
+				  strerror(errno));
 			break;
 		}
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	/* Nobody waits for an answer from a vCPU that has ended. */
+	pthread_mutex_lock(&vcpu->lock);
+	vcpu->exited = true;
+	pthread_cond_broadcast(&vcpu->cond);
+	pthread_mutex_unlock(&vcpu->lock);
 	return NULL;
 }
 
-int vcpu_start(struct vcpu *vcpu)
+int vcpu_start(struct vcpu *vcpu, bool paused)
 {
-	int ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	int ret;
 
+	vcpu->paused = paused;
+	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 	if (ret)
 		return -ret;
-	/* Read by vcpu_kick() on other vCPU threads. */
+	/* Read by vcpu_kick() on other threads. */
 	__atomic_store_n(&vcpu->started, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
-void vcpu_kick(struct vcpu *vcpu)
+static void vcpu_kick(struct vcpu *vcpu)
 {
 	if (!__atomic_load_n(&vcpu->started, __ATOMIC_ACQUIRE))
 		return;
@@ -267,6 +350,57 @@ void vcpu_kick(struct vcpu *vcpu)
 	 * already inside it. */
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_RELEASE);
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_request_stop(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	vcpu->stopping = true;
+	pthread_cond_broadcast(&vcpu->cond);
+	pthread_mutex_unlock(&vcpu->lock);
+	vcpu_kick(vcpu);
+}
+
+int vcpu_post(struct vcpu *vcpu, enum vcpu_event ev, struct vcpu_state *state,
+	      unsigned int timeout_ms)
+{
+	struct timespec deadline;
+	uint64_t ticket;
+	int ret = 0;
+
+	if (!__atomic_load_n(&vcpu->started, __ATOMIC_ACQUIRE))
+		return -ESRCH;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&vcpu->lock);
+	if (vcpu->exited || vcpu->stopping) {
+		pthread_mutex_unlock(&vcpu->lock);
+		return -ESRCH;
+	}
+	vcpu->event = ev;
+	vcpu->event_state = state;
+	ticket = vcpu->answered + 1;
+	pthread_cond_broadcast(&vcpu->cond);
+	pthread_mutex_unlock(&vcpu->lock);
+	vcpu_kick(vcpu);
+
+	pthread_mutex_lock(&vcpu->lock);
+	while (vcpu->answered < ticket && !vcpu->exited && ret == 0)
+		ret = -pthread_cond_timedwait(&vcpu->cond, &vcpu->lock,
+					      &deadline);
+	if (vcpu->answered >= ticket) {
+		ret = vcpu->event_result;
+	} else {
+		vcpu->event = VCPU_EV_NONE; /* withdrawn */
+		ret = vcpu->exited ? -ESRCH : -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&vcpu->lock);
+	return ret;
 }
 
 int vcpu_join(struct vcpu *vcpu, unsigned int timeout_ms)
