@@ -122,6 +122,22 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 	vmm->pvpanic.opaque = vmm;
 	vmm->timer.print = vmm->cfg->boot_timer;
 
+	/* The VM's device list, in a fixed order: snapshots save and restore
+	 * it entry by entry. */
+	vmm->devices.nr = 0;
+	if (device_list_add(&vmm->devices, &serial_device_ops, &vmm->serial,
+			    "serial") ||
+	    device_list_add(&vmm->devices, &i8042_device_ops, &vmm->i8042,
+			    "i8042") ||
+	    device_list_add(&vmm->devices, &acpi_pm_device_ops, &vmm->pm,
+			    "acpi-pm") ||
+	    device_list_add(&vmm->devices, &pvpanic_device_ops, &vmm->pvpanic,
+			    "pvpanic") ||
+	    device_list_add(&vmm->devices, &boot_timer_device_ops, &vmm->timer,
+			    "boot-timer")) {
+		snprintf(err, errlen, "too many devices");
+		return VMM_EXIT_ERROR;
+	}
 	if (bus_register(&vm->pio, LAYOUT_PORT_COM1, 8, &serial_ops,
 			 &vmm->serial, "serial") ||
 	    bus_register(&vm->pio, LAYOUT_PORT_I8042_DATA, 5, &i8042_ops,
@@ -140,8 +156,41 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 	return 0;
 }
 
-static int builder_cpus(struct vmm *vmm, const struct boot_entry *entry,
-			char *err, size_t errlen)
+/* Attach step shared by both recipes: the vCPUs, created, not started. */
+static int builder_create_vcpus(struct vmm *vmm, char *err, size_t errlen)
+{
+	uint32_t n = vmm->cfg->machine.vcpu_count;
+
+	vmm->vcpu_env = (struct vcpu_env){
+		.kvm_fd = vmm->vm.kvm_fd,
+		.vm_fd = vmm->vm.vm_fd,
+		.run_size = vmm->vm.run_size,
+		.pio = &vmm->vm.pio,
+		.mmio = &vmm->vm.mmio,
+		.stop = vmm_vcpu_stop,
+		.opaque = vmm,
+	};
+	vmm->vcpus = calloc(n, sizeof(*vmm->vcpus));
+	if (!vmm->vcpus) {
+		snprintf(err, errlen, "out of memory");
+		return VMM_EXIT_ERROR;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		int ret = vcpu_create(&vmm->vcpus[i], &vmm->vcpu_env, i);
+
+		if (ret) {
+			snprintf(err, errlen, "KVM_CREATE_VCPU %u failed: %s", i,
+				 strerror(-ret));
+			return VMM_EXIT_KVM;
+		}
+		vmm->nr_vcpus++;
+	}
+	return 0;
+}
+
+/* Boot recipe: CPUID, registers and LAPIC of a vCPU at power-on. */
+static int builder_boot_cpus(struct vmm *vmm, const struct boot_entry *entry,
+			     char *err, size_t errlen)
 {
 	const struct machine_config *m = &vmm->cfg->machine;
 	struct cpuid_config cc = {
@@ -159,32 +208,15 @@ static int builder_cpus(struct vmm *vmm, const struct boot_entry *entry,
 			 strerror(errno));
 		return VMM_EXIT_KVM;
 	}
-	vmm->vcpu_env = (struct vcpu_env){
-		.kvm_fd = vmm->vm.kvm_fd,
-		.vm_fd = vmm->vm.vm_fd,
-		.run_size = vmm->vm.run_size,
-		.pio = &vmm->vm.pio,
-		.mmio = &vmm->vm.mmio,
-		.stop = vmm_vcpu_stop,
-		.opaque = vmm,
-	};
-	vmm->vcpus = calloc(m->vcpu_count, sizeof(*vmm->vcpus));
-	if (!vmm->vcpus) {
+	ret = builder_create_vcpus(vmm, err, errlen);
+	if (ret) {
 		free(base);
-		snprintf(err, errlen, "out of memory");
-		return VMM_EXIT_ERROR;
+		return ret;
 	}
 	for (uint32_t i = 0; i < m->vcpu_count; i++) {
 		struct vcpu *v = &vmm->vcpus[i];
 		struct kvm_cpuid2 *cpuid;
 
-		ret = vcpu_create(v, &vmm->vcpu_env, i);
-		if (ret) {
-			snprintf(err, errlen, "KVM_CREATE_VCPU %u failed: %s", i,
-				 strerror(-ret));
-			break;
-		}
-		vmm->nr_vcpus++;
 		cpuid = cpuid_for_vcpu(base, &cc, i);
 		if (!cpuid || ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
 			snprintf(err, errlen, "KVM_SET_CPUID2 on vCPU %u failed: %s",
@@ -221,6 +253,57 @@ static char *builder_cmdline(struct vmm *vmm, const char *devices,
 		     *root ? " " : "", root) < 0)
 		return NULL;
 	return s;
+}
+
+/*
+ * Attach steps both recipes share: the KVM VM with its irqchip and PIT,
+ * guest RAM (fresh, or mapped from the snapshot memory file @mem_fd when it
+ * is not -1), the legacy devices and the virtio devices. 0 or a vmm_exit
+ * status.
+ */
+static int builder_machine(struct vmm *vmm, int mem_fd, char *err,
+			   size_t errlen)
+{
+	const struct machine_config *m = &vmm->cfg->machine;
+	int ret = vm_create(&vmm->vm, "/dev/kvm", err, errlen);
+
+	if (ret)
+		return VMM_EXIT_KVM;
+	if (m->vcpu_count > (uint32_t)vmm->vm.max_vcpus) {
+		snprintf(err, errlen, "%u vCPUs is more than KVM allows (%d)",
+			 m->vcpu_count, vmm->vm.max_vcpus);
+		return VMM_EXIT_CONFIG;
+	}
+	ret = mem_fd < 0 ? vm_add_memory(&vmm->vm, m->mem_size_mib << 20, err,
+					 errlen) :
+			   vm_add_memory_from_file(&vmm->vm, m->mem_size_mib << 20,
+						   mem_fd, err, errlen);
+	if (ret)
+		return mem_fd < 0 ? VMM_EXIT_KVM : VMM_EXIT_CONFIG;
+	vmm->vm.pio.metric_unclaimed_reads = metrics_counter("pio", "unclaimed_reads");
+	vmm->vm.pio.metric_unclaimed_writes = metrics_counter("pio", "unclaimed_writes");
+	vmm->vm.mmio.metric_unclaimed_reads = metrics_counter("mmio", "unclaimed_reads");
+	vmm->vm.mmio.metric_unclaimed_writes = metrics_counter("mmio", "unclaimed_writes");
+	ret = builder_devices(vmm, err, errlen);
+	if (ret)
+		return ret;
+	if (virtio_devices_create(&vmm->virtio, &vmm->vm, &vmm->loop, vmm->cfg,
+				  err, errlen))
+		return VMM_EXIT_CONFIG;
+	return 0;
+}
+
+int vmm_build_restored(struct vmm *vmm, const struct vm_config *cfg,
+		       int mem_fd, char *err, size_t errlen)
+{
+	int ret;
+
+	vmm->cfg = cfg;
+	vmm->timer.start_ns = vmm->timer.start_ns ?: boot_timer_now_ns();
+	ret = builder_machine(vmm, mem_fd, err, errlen);
+	if (!ret)
+		ret = builder_create_vcpus(vmm, err, errlen);
+	return ret;
 }
 
 /* Opens a kernel or initrd for the loaders (util/safe_open.h: a FIFO or a
@@ -313,35 +396,9 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	free(cmdline);
 	cmdline = NULL;
 
-	ret = vm_create(&vmm->vm, "/dev/kvm", err, errlen);
-	if (ret) {
-		ret = VMM_EXIT_KVM;
-		goto out;
-	}
-	if (m->vcpu_count > (uint32_t)vmm->vm.max_vcpus) {
-		snprintf(err, errlen, "%u vCPUs is more than KVM allows (%d)",
-			 m->vcpu_count, vmm->vm.max_vcpus);
-		ret = VMM_EXIT_CONFIG;
-		goto out;
-	}
-	ret = vm_add_memory(&vmm->vm, m->mem_size_mib << 20, err, errlen);
-	if (ret) {
-		ret = VMM_EXIT_KVM;
-		goto out;
-	}
-	vmm->vm.pio.metric_unclaimed_reads = metrics_counter("pio", "unclaimed_reads");
-	vmm->vm.pio.metric_unclaimed_writes = metrics_counter("pio", "unclaimed_writes");
-	vmm->vm.mmio.metric_unclaimed_reads = metrics_counter("mmio", "unclaimed_reads");
-	vmm->vm.mmio.metric_unclaimed_writes = metrics_counter("mmio", "unclaimed_writes");
-	ret = builder_devices(vmm, err, errlen);
+	ret = builder_machine(vmm, -1, err, errlen);
 	if (ret)
 		goto out;
-	ret = virtio_devices_create(&vmm->virtio, &vmm->vm, &vmm->loop, cfg,
-				    err, errlen);
-	if (ret) {
-		ret = VMM_EXIT_CONFIG;
-		goto out;
-	}
 	acpi.devices = vmm->virtio.acpi;
 	acpi.nr_devices = vmm->virtio.nr;
 
@@ -387,7 +444,7 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 		ret = VMM_EXIT_CONFIG;
 		goto out;
 	}
-	ret = builder_cpus(vmm, &entry, err, errlen);
+	ret = builder_boot_cpus(vmm, &entry, err, errlen);
 out:
 	free(cmdline);
 	builder_close_image(&kernel);

@@ -10,11 +10,13 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "cli.h"
 #include "config/config_json.h"
 #include "config/drive_config.h"
 #include "config/vm_config.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "snapshot.h"
 #include "vmm.h"
 #include "vmm_api.h"
 
@@ -124,7 +126,7 @@ enum {
 	OPT_LOG_PATH, OPT_HELP, OPT_VERSION, OPT_API_SOCK, OPT_ID,
 	OPT_CONFIG_FILE, OPT_NO_API, OPT_METRICS_PATH, OPT_SECCOMP_FILTER,
 	OPT_NO_SECCOMP, OPT_MAX_PAYLOAD, OPT_IGNORED_VALUE, OPT_IGNORED_FLAG,
-	OPT_DRIVE, OPT_RNG,
+	OPT_DRIVE, OPT_RNG, OPT_RESTORE, OPT_PAUSED,
 };
 
 /* Options both command lines take (and getopt's own verdicts). Returns 0
@@ -174,11 +176,22 @@ static const struct option run_options[] = {
 	{ "level", required_argument, NULL, OPT_LEVEL },
 	{ "log-level", required_argument, NULL, OPT_LEVEL },
 	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
-static int run_parse(int argc, char **argv, struct vm_config *cfg)
+/* What `run` takes besides the VM's configuration. */
+struct run_args {
+	const char *restore; /* a snapshot directory (state, memory) */
+	const char *api_sock;
+	bool paused;
+};
+
+static int run_parse(int argc, char **argv, struct vm_config *cfg,
+		     struct run_args *ra)
 {
 	uint64_t v;
 	int opt, ret;
@@ -246,6 +259,15 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg)
 		}
 		case OPT_RNG:
 			cfg->entropy = true;
+			break;
+		case OPT_RESTORE:
+			ra->restore = optarg;
+			break;
+		case OPT_API_SOCK:
+			ra->api_sock = optarg;
+			break;
+		case OPT_PAUSED:
+			ra->paused = true;
 			break;
 		default:
 			ret = parse_shared_option(opt, argv, cfg);
@@ -391,11 +413,40 @@ static int fc_load_config(const char *path, struct vm_config *cfg)
 	return ret;
 }
 
+/*
+ * The VMM thread's life once the VM is built (and started, when
+ * opts->started): the API on opts->sock_path unless that is NULL, the event
+ * loop until the VM ends, then the exit report. Returns the exit status.
+ */
+static int serve_running_vm(struct vmm *vmm, const struct api_options *opts)
+{
+	struct api_server *api = NULL;
+	int ret;
+
+	if (opts->sock_path) {
+		ret = api_start(&api, opts, &vmm->loop, &vmm_api_ops, vmm);
+		if (ret) {
+			fprintf(stderr, "%s: cannot serve the API on '%s': %s\n",
+				prog, opts->sock_path, strerror(-ret));
+			/* a VM already started stops with us */
+			vmm_request_stop(vmm, VMM_EXIT_ERROR, "API socket failed");
+			vmm_finish(vmm);
+			return VMM_EXIT_ERROR;
+		}
+	}
+	metrics_periodic_start(&vmm->loop, 0);
+	event_loop_run(&vmm->loop);
+	api_stop(api);
+	ret = vmm_finish(vmm);
+	metrics_flush();
+	vmm_report_exit(vmm, ret, prog);
+	return ret;
+}
+
 /* Firecracker's command line: an API socket, a config file, or both. */
 static int cmd_firecracker(int argc, char **argv)
 {
 	struct fc_args a = { .api_sock = DEFAULT_API_SOCK };
-	struct api_server *api = NULL;
 	struct vm_config cfg;
 	struct vmm vmm;
 	char err[CONFIG_ERR_MAX + 256] = "";
@@ -423,32 +474,13 @@ static int cmd_firecracker(int argc, char **argv)
 		}
 		started = true;
 	}
-	if (!a.no_api) {
-		struct api_options opts = {
-			.sock_path = a.api_sock,
-			.initial = &cfg,
-			.started = started,
-			.max_body = a.max_payload,
-			.instance_id = a.id,
-		};
-
-		ret = api_start(&api, &opts, &vmm.loop, &vmm_api_ops, &vmm);
-		if (ret) {
-			fprintf(stderr, "%s: cannot serve the API on '%s': %s\n",
-				prog, a.api_sock, strerror(-ret));
-			/* a VM started from --config-file stops with us */
-			vmm_request_stop(&vmm, VMM_EXIT_ERROR, "API socket failed");
-			vmm_finish(&vmm);
-			ret = VMM_EXIT_ERROR;
-			goto out;
-		}
-	}
-	metrics_periodic_start(&vmm.loop, 0);
-	event_loop_run(&vmm.loop);
-	api_stop(api);
-	ret = vmm_finish(&vmm);
-	metrics_flush();
-	vmm_report_exit(&vmm, ret, prog);
+	ret = serve_running_vm(&vmm, &(struct api_options){
+					     .sock_path = a.no_api ? NULL : a.api_sock,
+					     .initial = &cfg,
+					     .started = started,
+					     .max_body = a.max_payload,
+					     .instance_id = a.id,
+				     });
 out:
 	vmm_destroy(&vmm);
 	vm_config_free(&vmm.owned_cfg);
@@ -457,17 +489,69 @@ out_cfg:
 	return ret;
 }
 
+/* A restored VM: `figment run --restore DIR`, run like a started one, with
+ * the API on --api-sock when given. */
+static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
+{
+	char state[PATH_MAX], mem[PATH_MAX];
+	char err[CONFIG_ERR_MAX + 256] = "";
+	struct vmm vmm;
+	int ret;
+
+	if (snprintf(state, sizeof(state), "%s/state", ra->restore) >=
+		    (int)sizeof(state) ||
+	    snprintf(mem, sizeof(mem), "%s/memory", ra->restore) >=
+		    (int)sizeof(mem))
+		return usage_error("--restore: path too long: '%s'", ra->restore);
+	if (vmm_init(&vmm)) {
+		fprintf(stderr, "%s: cannot set up the event loop\n", prog);
+		return VMM_EXIT_ERROR;
+	}
+	ret = snapshot_restore(&vmm, state, mem, &cfg->serial, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "%s: cannot restore '%s': %s\n", prog, ra->restore,
+			err);
+		goto out;
+	}
+	vmm.start_paused = ra->paused;
+	ret = vmm_start(&vmm, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		goto out;
+	}
+	ret = serve_running_vm(&vmm, &(struct api_options){
+					     .sock_path = ra->api_sock,
+					     .initial = vmm.cfg,
+					     .started = true,
+					     .started_paused = ra->paused,
+				     });
+out:
+	vmm_destroy(&vmm);
+	vm_config_free(&vmm.owned_cfg);
+	return ret;
+}
+
 static int cmd_run(int argc, char **argv)
 {
+	struct run_args ra = { 0 };
 	struct vm_config cfg;
 	struct vmm vmm;
 	char err[CONFIG_ERR_MAX + 256] = "";
 	int ret;
 
 	vm_config_init(&cfg);
-	ret = run_parse(argc, argv, &cfg);
+	ret = run_parse(argc, argv, &cfg, &ra);
 	if (ret)
 		goto out_cfg;
+	if (ra.restore) {
+		ret = run_restored(&ra, &cfg);
+		goto out_cfg;
+	}
+	if (ra.api_sock || ra.paused) {
+		ret = usage_error("%s goes with --restore (a booted VM's API is Firecracker mode: figment --api-sock)",
+				  ra.api_sock ? "--api-sock" : "--paused");
+		goto out_cfg;
+	}
 	if (vm_config_validate(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		ret = VMM_EXIT_CONFIG;
@@ -510,6 +594,8 @@ int main(int argc, char **argv)
 		return cmd_firecracker(argc, argv); /* API on the default socket */
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "snapshot"))
+		return cmd_snapshot(prog, argc - 1, argv + 1);
 	if (argv[1][0] != '-')
 		return usage_error("unknown command '%s'", argv[1]);
 	return cmd_firecracker(argc, argv);

@@ -327,11 +327,11 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 		return VMM_EXIT_ERROR;
 	}
 	pthread_mutex_lock(&vmm->lock);
-	vmm->state = VMM_RUNNING;
+	vmm->state = vmm->start_paused ? VMM_PAUSED : VMM_RUNNING;
 	pthread_mutex_unlock(&vmm->lock);
 	vmm->timer.guest_start_ns = boot_timer_now_ns();
 	for (uint32_t i = 0; i < vmm->nr_vcpus; i++) {
-		ret = vcpu_start(&vmm->vcpus[i], false);
+		ret = vcpu_start(&vmm->vcpus[i], vmm->start_paused);
 		if (ret) {
 			vmm_request_stop(vmm, VMM_EXIT_ERROR,
 					 "cannot start vCPU %u: %s", i,

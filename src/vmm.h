@@ -41,10 +41,14 @@ struct vmm {
 	struct pvpanic pvpanic;
 	struct boot_timer timer;
 	struct virtio_devices virtio;
+	/* every device above, in one list (devices/device.h); the virtio
+	 * ones join it with the snapshot issue's second part */
+	struct device_list devices;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	enum vmm_state state;
+	bool start_paused; /* vmm_start() leaves the vCPUs parked (a restore) */
 	bool stopping;
 	int exit_status;
 	char exit_reason[512];
@@ -72,6 +76,15 @@ int vmm_init(struct vmm *vmm);
  */
 int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	      size_t errlen);
+
+/*
+ * The restore recipe: the same machine as vmm_build() for @cfg (the
+ * configuration a snapshot carries), with guest RAM mapped privately from
+ * the memory file @mem_fd, devices and vCPUs created but nothing loaded and
+ * no state set: snapshot_restore() sets it. 0 or a vmm_exit status.
+ */
+int vmm_build_restored(struct vmm *vmm, const struct vm_config *cfg,
+		       int mem_fd, char *err, size_t errlen);
 
 /* Starts the vCPU threads and hooks the console to the event loop. Runs on
  * the VMM thread. 0, or a vmm_exit status with the reason in @err. */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "devices/virtio/blk/blk.h"
+#include "snapshot.h"
+#include "util/log.h"
 #include "vmm.h"
 
 static int api_instance_start(void *opaque, const struct vm_config *cfg,
@@ -31,6 +33,45 @@ static int api_instance_start(void *opaque, const struct vm_config *cfg,
 		ret = vmm_start(vmm, err, errlen);
 	if (ret) {
 		/* Leave nothing half-built: the client may fix and retry. */
+		vmm_release_vm(vmm);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int api_snapshot_create(void *opaque, const char *state_path,
+			       const char *mem_path, char *err, size_t errlen)
+{
+	struct snapshot_stats st;
+	int ret = snapshot_create(opaque, state_path, mem_path, &st, err,
+				  errlen);
+
+	if (!ret)
+		log_info("snapshot written: state %llu bytes, memory %llu of %llu MiB touched",
+			 (unsigned long long)st.state_bytes,
+			 (unsigned long long)(st.memory_bytes >> 20),
+			 (unsigned long long)(st.memory_size >> 20));
+	return ret;
+}
+
+static int api_snapshot_load(void *opaque, const char *state_path,
+			     const char *mem_path, bool resume, char *err,
+			     size_t errlen)
+{
+	struct vmm *vmm = opaque;
+	struct serial_config serial = { .mode = SERIAL_STDIO };
+	int ret;
+
+	if (vmm->state != VMM_CONFIGURED) {
+		snprintf(err, errlen, "the microVM was already started");
+		return -EINVAL;
+	}
+	ret = snapshot_restore(vmm, state_path, mem_path, &serial, err, errlen);
+	if (ret)
+		return -EINVAL;
+	vmm->start_paused = !resume;
+	ret = vmm_start(vmm, err, errlen);
+	if (ret) {
 		vmm_release_vm(vmm);
 		return -EINVAL;
 	}
@@ -96,5 +137,7 @@ const struct api_vmm_ops vmm_api_ops = {
 	.pause = api_pause,
 	.resume = api_resume,
 	.send_ctrl_alt_del = api_ctrl_alt_del,
+	.snapshot_create = api_snapshot_create,
+	.snapshot_load = api_snapshot_load,
 	.drive_update = api_drive_update,
 };

@@ -55,7 +55,8 @@ int api_start(struct api_server **out, const struct api_options *opts,
 	if (!a)
 		return -ENOMEM;
 	ret = bridge_create(&a->bridge, vmm_loop, ops, vmm,
-			    opts->started ? VM_RUNNING : VM_NOT_STARTED);
+			    !opts->started ? VM_NOT_STARTED :
+			    opts->started_paused ? VM_PAUSED : VM_RUNNING);
 	if (ret)
 		goto err;
 	ret = routes_create(&a->routes, opts, a->bridge);

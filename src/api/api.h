@@ -41,6 +41,14 @@ struct api_vmm_ops {
 	/* Swaps the backing file of a running drive (media change). */
 	int (*drive_update)(void *vmm, const char *drive_id, const char *path,
 			    char *err, size_t errlen);
+	/* Writes a snapshot of the paused VM (PUT /snapshot/create). */
+	int (*snapshot_create)(void *vmm, const char *state_path,
+			       const char *mem_path, char *err, size_t errlen);
+	/* Builds the VM from a snapshot, running when @resume, else paused
+	 * (PUT /snapshot/load, before any VM exists). */
+	int (*snapshot_load)(void *vmm, const char *state_path,
+			     const char *mem_path, bool resume, char *err,
+			     size_t errlen);
 };
 
 struct api_options {
@@ -51,6 +59,7 @@ struct api_options {
 	/* The VM was already started (--config-file with --api-sock): only
 	 * the post-boot requests are served. */
 	bool started;
+	bool started_paused; /* ... and its vCPUs are parked (a restore) */
 	size_t max_body;	    /* 0: HTTP_DEFAULT_MAX_BODY (51200) */
 	const char *instance_id;    /* GET / "id"; NULL: "anonymous-instance" */
 	unsigned vmm_timeout_ms;    /* wait for the VMM thread; 0: 5000 */

@@ -20,6 +20,8 @@ struct bridge_req {
 	struct vm_config cfg;
 	char *drive_id;
 	char *path;
+	char *mem_path;
+	bool resume;
 	int result;
 	char err[CONFIG_ERR_MAX];
 	bool done;
@@ -44,6 +46,7 @@ static void req_free(struct bridge_req *r)
 	vm_config_free(&r->cfg);
 	free(r->drive_id);
 	free(r->path);
+	free(r->mem_path);
 	free(r);
 }
 
@@ -97,6 +100,21 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 		if (ops->drive_update)
 			ret = ops->drive_update(b->vmm, r->drive_id, r->path,
 						r->err, sizeof(r->err));
+		break;
+	case BRIDGE_SNAPSHOT_CREATE:
+		if (ops->snapshot_create)
+			ret = ops->snapshot_create(b->vmm, r->path, r->mem_path,
+						   r->err, sizeof(r->err));
+		break;
+	case BRIDGE_SNAPSHOT_LOAD:
+		if (ops->snapshot_load)
+			ret = ops->snapshot_load(b->vmm, r->path, r->mem_path,
+						 r->resume, r->err,
+						 sizeof(r->err));
+		if (!ret)
+			bridge_set_vm_state(b, r->resume ? VM_RUNNING : VM_PAUSED);
+		else if (bridge_vm_state(b) == VM_STARTING)
+			bridge_set_vm_state(b, VM_NOT_STARTED);
 		break;
 	}
 	if (ret == -EOPNOTSUPP && !r->err[0])
@@ -219,10 +237,8 @@ static struct timespec deadline_after(unsigned ms)
 	return ts;
 }
 
-int bridge_call(struct bridge *b, enum bridge_op op,
-		const struct vm_config *cfg, const char *drive_id,
-		const char *path, unsigned timeout_ms, char *err,
-		size_t errlen)
+int bridge_call(struct bridge *b, const struct bridge_msg *m,
+		unsigned timeout_ms, char *err, size_t errlen)
 {
 	struct bridge_req *r = calloc(1, sizeof(*r));
 	struct timespec deadline = deadline_after(timeout_ms);
@@ -231,11 +247,13 @@ int bridge_call(struct bridge *b, enum bridge_op op,
 
 	if (!r)
 		goto nomem;
-	r->op = op;
-	if (cfg && vm_config_copy(&r->cfg, cfg))
+	r->op = m->op;
+	r->resume = m->resume;
+	if (m->cfg && vm_config_copy(&r->cfg, m->cfg))
 		goto nomem;
-	if ((drive_id && !(r->drive_id = strdup(drive_id))) ||
-	    (path && !(r->path = strdup(path))))
+	if ((m->drive_id && !(r->drive_id = strdup(m->drive_id))) ||
+	    (m->path && !(r->path = strdup(m->path))) ||
+	    (m->mem_path && !(r->mem_path = strdup(m->mem_path))))
 		goto nomem;
 
 	pthread_mutex_lock(&b->lock);

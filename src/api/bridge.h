@@ -9,6 +9,7 @@
 #ifndef FIGMENT_API_BRIDGE_H
 #define FIGMENT_API_BRIDGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api/api.h"
@@ -20,6 +21,19 @@ enum bridge_op {
 	BRIDGE_CTRL_ALT_DEL,
 	BRIDGE_FLUSH_METRICS,
 	BRIDGE_DRIVE_UPDATE,
+	BRIDGE_SNAPSHOT_CREATE,
+	BRIDGE_SNAPSHOT_LOAD,
+};
+
+/* One request to the VMM thread: the operation and what it uses. */
+struct bridge_msg {
+	enum bridge_op op;
+	const struct vm_config *cfg; /* START */
+	const char *drive_id;	     /* DRIVE_UPDATE */
+	const char *path;	     /* DRIVE_UPDATE: the new file;
+				      * SNAPSHOT_*: the state file */
+	const char *mem_path;	     /* SNAPSHOT_*: the memory file */
+	bool resume;		     /* SNAPSHOT_LOAD: run once loaded */
 };
 
 /* What the VM is doing, as the API sees it. */
@@ -44,15 +58,12 @@ void bridge_destroy(struct bridge *b);
 void bridge_shutdown(struct bridge *b);
 
 /*
- * API thread: runs @op on the VMM thread and waits up to @timeout_ms.
- * @cfg (BRIDGE_START) and @drive_id/@path (BRIDGE_DRIVE_UPDATE) are copied.
- * Returns the callback's result (its message in @err), -ETIMEDOUT,
- * -ESHUTDOWN, -EOPNOTSUPP (no callback) or -ENOMEM.
+ * API thread: runs @m on the VMM thread and waits up to @timeout_ms. What
+ * @m points to is copied. Returns the callback's result (its message in
+ * @err), -ETIMEDOUT, -ESHUTDOWN, -EOPNOTSUPP (no callback) or -ENOMEM.
  */
-int bridge_call(struct bridge *b, enum bridge_op op,
-		const struct vm_config *cfg, const char *drive_id,
-		const char *path, unsigned timeout_ms, char *err,
-		size_t errlen);
+int bridge_call(struct bridge *b, const struct bridge_msg *m,
+		unsigned timeout_ms, char *err, size_t errlen);
 
 enum vm_state bridge_vm_state(struct bridge *b);
 void bridge_set_vm_state(struct bridge *b, enum vm_state s);

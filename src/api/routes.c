@@ -26,6 +26,9 @@ struct routes {
 	char *instance_id;
 	unsigned vmm_timeout_ms;
 	unsigned start_timeout_ms;
+	/* a machine resource was configured: a snapshot can no longer be
+	 * loaded into this process (Firecracker's rule) */
+	bool configured;
 };
 
 enum method { M_GET = 1, M_PUT = 2, M_PATCH = 4 };
@@ -271,7 +274,9 @@ static int patch_drive(struct call *c, struct http_response *resp)
 	copy = strdup(path);
 	if (!copy)
 		return fault(resp, 500, "out of memory");
-	ret = bridge_call(c->r->bridge, BRIDGE_DRIVE_UPDATE, NULL, id, path,
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_DRIVE_UPDATE,
+						.drive_id = id, .path = path },
 			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
 	if (ret) {
 		free(copy);
@@ -351,7 +356,8 @@ static int action_start(struct call *c, struct http_response *resp)
 	if (vm_config_validate(&r->cfg, c->err, ERR_LEN))
 		return fault(resp, 400, c->err);
 	bridge_set_vm_state(r->bridge, VM_STARTING);
-	ret = bridge_call(r->bridge, BRIDGE_START, &r->cfg, NULL, NULL,
+	ret = bridge_call(r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_START, .cfg = &r->cfg },
 			  r->start_timeout_ms, c->err, ERR_LEN);
 	if (ret) {
 		/* Unless the VMM may still be at it, the start is over. */
@@ -381,15 +387,17 @@ static int put_actions(struct call *c, struct http_response *resp)
 	case 1:
 		if (refuse_pre_boot(c, resp))
 			return resp->status;
-		ret = bridge_call(c->r->bridge, BRIDGE_CTRL_ALT_DEL, NULL, NULL,
-				  NULL, c->r->vmm_timeout_ms, c->err, ERR_LEN);
+		ret = bridge_call(c->r->bridge,
+				  &(struct bridge_msg){ .op = BRIDGE_CTRL_ALT_DEL },
+				  c->r->vmm_timeout_ms, c->err, ERR_LEN);
 		return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
 	default:
 		if (bridge_vm_state(c->r->bridge) == VM_RUNNING ||
 		    bridge_vm_state(c->r->bridge) == VM_PAUSED) {
-			ret = bridge_call(c->r->bridge, BRIDGE_FLUSH_METRICS, NULL,
-					  NULL, NULL, c->r->vmm_timeout_ms,
-					  c->err, ERR_LEN);
+			ret = bridge_call(c->r->bridge,
+					  &(struct bridge_msg){
+						  .op = BRIDGE_FLUSH_METRICS },
+					  c->r->vmm_timeout_ms, c->err, ERR_LEN);
 			if (ret)
 				return vmm_fault(resp, ret, c->err);
 		}
@@ -415,9 +423,109 @@ static int patch_vm(struct call *c, struct http_response *resp)
 		return fault(resp, 400, c->err);
 	if (refuse_pre_boot(c, resp))
 		return resp->status;
-	ret = bridge_call(c->r->bridge, state ? BRIDGE_RESUME : BRIDGE_PAUSE,
-			  NULL, NULL, NULL, c->r->vmm_timeout_ms, c->err,
-			  ERR_LEN);
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = state ? BRIDGE_RESUME :
+							      BRIDGE_PAUSE },
+			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
+	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
+}
+
+static int put_snapshot_create(struct call *c, struct http_response *resp)
+{
+	static const char *const fields[] = { "snapshot_type", "snapshot_path",
+					      "mem_file_path", "version", NULL };
+	static const char *const types[] = { "Full", "Diff", NULL };
+	const char *state = NULL, *mem = NULL, *version = NULL;
+	int type = 0, ret;
+
+	if (json_check_fields(c->body, "snapshot", fields, c->err, ERR_LEN) ||
+	    json_get_enum(c->body, "snapshot", "snapshot_type", false, types,
+			  false, &type, c->err, ERR_LEN) < 0 ||
+	    json_get_string(c->body, "snapshot", "snapshot_path", true, &state,
+			    c->err, ERR_LEN) ||
+	    json_get_string(c->body, "snapshot", "mem_file_path", true, &mem,
+			    c->err, ERR_LEN) ||
+	    json_get_string(c->body, "snapshot", "version", false, &version,
+			    c->err, ERR_LEN) < 0)
+		return fault(resp, 400, c->err);
+	if (!*state || !*mem)
+		return fault(resp, 400, "snapshot: the snapshot and memory paths must not be empty");
+	if (type == 1)
+		return fault(resp, 400, "Diff snapshots are not supported by figment yet.");
+	if (refuse_pre_boot(c, resp))
+		return resp->status;
+	if (bridge_vm_state(c->r->bridge) != VM_PAUSED)
+		return fault(resp, 400, "Create snapshot only works on a paused microVM.");
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_SNAPSHOT_CREATE,
+						.path = state, .mem_path = mem },
+			  c->r->start_timeout_ms, c->err, ERR_LEN);
+	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
+}
+
+static int put_snapshot_load(struct call *c, struct http_response *resp)
+{
+	static const char *const fields[] = {
+		"snapshot_path", "mem_file_path", "mem_backend", "resume_vm",
+		"enable_diff_snapshots", "track_dirty_pages", "network_overrides",
+		"vsock_override", "clock_realtime", NULL
+	};
+	static const char *const backend_fields[] = { "backend_type",
+						      "backend_path", NULL };
+	static const char *const backends[] = { "File", "Uffd", NULL };
+	const char *state = NULL, *mem = NULL;
+	const json_t *backend = json_object_get(c->body, "mem_backend");
+	bool resume = false, flag;
+	int type = 0, ret;
+
+	if (json_check_fields(c->body, "snapshot", fields, c->err, ERR_LEN) ||
+	    json_get_string(c->body, "snapshot", "snapshot_path", true, &state,
+			    c->err, ERR_LEN) ||
+	    json_get_string(c->body, "snapshot", "mem_file_path", false, &mem,
+			    c->err, ERR_LEN) < 0 ||
+	    json_get_bool(c->body, "snapshot", "resume_vm", false, &resume,
+			  c->err, ERR_LEN) < 0 ||
+	    json_get_bool(c->body, "snapshot", "enable_diff_snapshots", false,
+			  &flag, c->err, ERR_LEN) < 0 ||
+	    json_get_bool(c->body, "snapshot", "track_dirty_pages", false,
+			  &flag, c->err, ERR_LEN) < 0 ||
+	    json_get_bool(c->body, "snapshot", "clock_realtime", false, &flag,
+			  c->err, ERR_LEN) < 0)
+		return fault(resp, 400, c->err);
+	if (backend && !json_is_null(backend)) {
+		if (mem)
+			return fault(resp, 400, "snapshot: give either `mem_backend` or `mem_file_path`, not both");
+		if (json_check_fields(backend, "mem_backend", backend_fields,
+				      c->err, ERR_LEN) ||
+		    json_get_enum(backend, "mem_backend", "backend_type", true,
+				  backends, false, &type, c->err, ERR_LEN) ||
+		    json_get_string(backend, "mem_backend", "backend_path", true,
+				    &mem, c->err, ERR_LEN))
+			return fault(resp, 400, c->err);
+		if (type == 1)
+			return fault(resp, 400, "The Uffd memory backend is not supported by figment yet.");
+	}
+	if (!mem)
+		return fault(resp, 400, "snapshot: `mem_backend` or `mem_file_path` is required");
+	{
+		const json_t *o = json_object_get(c->body, "network_overrides");
+
+		if ((o && !json_is_null(o) &&
+		     (!json_is_array(o) || json_array_size(o))) ||
+		    (json_object_get(c->body, "vsock_override") &&
+		     !json_is_null(json_object_get(c->body, "vsock_override"))))
+			return fault(resp, 400, "Network and vsock overrides are not supported by figment yet: it has neither device.");
+	}
+	if (bridge_vm_state(c->r->bridge) != VM_NOT_STARTED)
+		return fault(resp, 400, "Loading a snapshot is not allowed after the microVM started or a snapshot was loaded.");
+	if (c->r->configured)
+		return fault(resp, 400, "Loading a snapshot is not allowed after the microVM was configured.");
+	bridge_set_vm_state(c->r->bridge, VM_STARTING);
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_SNAPSHOT_LOAD,
+						.path = state, .mem_path = mem,
+						.resume = resume },
+			  c->r->start_timeout_ms, c->err, ERR_LEN);
 	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
 }
 
@@ -463,10 +571,8 @@ static const struct route routes[] = {
 	  .unsupported = "Memory hotplug" },
 	{ "/network-interfaces/*", "network", M_PUT | M_PATCH,
 	  .unsupported = "The network device" },
-	{ "/snapshot/create", "snapshot", M_PUT,
-	  .unsupported = "Snapshotting" },
-	{ "/snapshot/load", "snapshot", M_PUT,
-	  .unsupported = "Snapshotting" },
+	{ "/snapshot/create", "snapshot", M_PUT, .put = put_snapshot_create },
+	{ "/snapshot/load", "snapshot", M_PUT, .put = put_snapshot_load },
 	{ "/vsock", "vsock", M_PUT, .unsupported = "The vsock device" },
 };
 
@@ -565,6 +671,14 @@ static void dispatch(struct routes *r, const struct http_request *req,
 		}
 		fn(&c, resp);
 		json_decref(c.body);
+		/* Logging and metrics do not configure the machine. */
+		if (c.method != M_GET && resp->status < 300 &&
+		    strcmp(rt->endpoint, "logger") &&
+		    strcmp(rt->endpoint, "metrics") &&
+		    strcmp(rt->endpoint, "actions") &&
+		    strcmp(rt->endpoint, "snapshot") &&
+		    strcmp(rt->endpoint, "vm"))
+			r->configured = true;
 		return;
 	}
 	if (c.method == M_GET && has_body)

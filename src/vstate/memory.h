@@ -8,6 +8,7 @@
 #ifndef FIGMENT_VSTATE_MEMORY_H
 #define FIGMENT_VSTATE_MEMORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,10 @@ struct guest_region {
 	uint64_t gpa;  /* guest physical start */
 	uint64_t size; /* bytes */
 	uint8_t *host; /* host mapping of [gpa, gpa + size) */
+	/* a private mapping of a snapshot's memory file at this offset
+	 * (pages the guest has not written read from the file) */
+	bool from_file;
+	uint64_t file_offset;
 };
 
 struct guest_memory {
@@ -53,6 +58,27 @@ int guest_memory_read(const struct guest_memory *mem, uint64_t gpa, void *dst,
 		      uint64_t len);
 int guest_memory_write(const struct guest_memory *mem, uint64_t gpa,
 		       const void *src, uint64_t len);
+
+/*
+ * Snapshot memory files: guest RAM as one file, the regions one after the
+ * other in guest-physical order (region i at the sum of the sizes before
+ * it). The file is sparse: what the guest never touched is a hole.
+ */
+
+/* Writes @mem into the open, empty file @fd: only pages the guest has
+ * touched (resident ones; for a region mapped from an earlier memory file,
+ * every page that is not all zeroes), holes elsewhere. *@written gets the
+ * bytes written. 0 or a negative errno with the reason in @err. */
+int guest_memory_save(const struct guest_memory *mem, int fd,
+		      uint64_t *written, char *err, size_t errlen);
+
+/* Guest RAM of @size bytes (the same split as guest_memory_create()) mapped
+ * privately, copy-on-write, from the memory file @fd, which must hold at
+ * least @size bytes: pages load on demand and several VMs restored from one
+ * file share what none of them wrote. 0 or a negative errno with the reason
+ * in @err. */
+int guest_memory_create_from_file(struct guest_memory *mem, uint64_t size,
+				  int fd, char *err, size_t errlen);
 
 /* End of the RAM region that starts at 0 (the low region). */
 uint64_t guest_memory_low_end(const struct guest_memory *mem);

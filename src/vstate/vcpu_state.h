@@ -17,6 +17,8 @@
 #define VCPU_STATE_MAX_MSRS 256
 #define VCPU_STATE_MAX_CPUID 128
 
+_Static_assert(sizeof(struct kvm_xsave) == 4096, "KVM_GET_XSAVE's size");
+
 struct vcpu_state {
 	uint32_t nr_msrs;
 	uint32_t nr_cpuid;
@@ -24,7 +26,9 @@ struct vcpu_state {
 	uint32_t pad;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_xsave xsave;
+	/* struct kvm_xsave, which ends in a flexible array: its fixed
+	 * 4 KiB, what KVM_GET_XSAVE writes */
+	uint32_t xsave[1024];
 	struct kvm_xcrs xcrs;
 	struct kvm_debugregs debugregs;
 	struct kvm_lapic_state lapic;

@@ -109,15 +109,11 @@ fail:
 	return ret;
 }
 
-int vm_add_memory(struct vm *vm, uint64_t size, char *err, size_t errlen)
+/* Registers every region of vm->mem with KVM. */
+static int vm_register_memory(struct vm *vm, char *err, size_t errlen)
 {
-	int ret = guest_memory_create(&vm->mem, size);
+	int ret;
 
-	if (ret) {
-		snprintf(err, errlen, "cannot map %llu MiB of guest RAM: %s",
-			 (unsigned long long)(size >> 20), strerror(-ret));
-		return ret;
-	}
 	for (int i = 0; i < vm->mem.nr_regions; i++) {
 		const struct guest_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region slot = {
@@ -138,6 +134,26 @@ int vm_add_memory(struct vm *vm, uint64_t size, char *err, size_t errlen)
 		vm->nr_slots++;
 	}
 	return 0;
+}
+
+int vm_add_memory(struct vm *vm, uint64_t size, char *err, size_t errlen)
+{
+	int ret = guest_memory_create(&vm->mem, size);
+
+	if (ret) {
+		snprintf(err, errlen, "cannot map %llu MiB of guest RAM: %s",
+			 (unsigned long long)(size >> 20), strerror(-ret));
+		return ret;
+	}
+	return vm_register_memory(vm, err, errlen);
+}
+
+int vm_add_memory_from_file(struct vm *vm, uint64_t size, int fd, char *err,
+			    size_t errlen)
+{
+	int ret = guest_memory_create_from_file(&vm->mem, size, fd, err, errlen);
+
+	return ret ? ret : vm_register_memory(vm, err, errlen);
 }
 
 void vm_destroy(struct vm *vm)

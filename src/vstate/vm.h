@@ -32,6 +32,11 @@ int vm_create(struct vm *vm, const char *kvm_path, char *err, size_t errlen);
 /* Maps @size bytes of guest RAM and registers it with KVM. */
 int vm_add_memory(struct vm *vm, uint64_t size, char *err, size_t errlen);
 
+/* The same, mapped privately from a snapshot's memory file @fd (see
+ * guest_memory_create_from_file()). */
+int vm_add_memory_from_file(struct vm *vm, uint64_t size, int fd, char *err,
+			    size_t errlen);
+
 void vm_destroy(struct vm *vm);
 
 /* Drives interrupt line @gsi to @level (1 raised, 0 lowered). */

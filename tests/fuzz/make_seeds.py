@@ -156,3 +156,35 @@ mmio_seed("manual_bring_up", 0, manual + reads)
 widths = [op(c | (w << 3), o) for c in (0, 2) for w in range(4)
           for o in (0, 1, 2, 3, 0x70, 0x100, 0x103)]
 mmio_seed("widths", 1, widths)
+
+
+# fuzz_snapshot: a mode byte (bit 0: the harness fixes the CRC), then a
+# snapshot state file as docs/snapshot-format.md describes it.
+def snapshot(sections, vendor=b"GenuineIntel", fms=0x000906ea):
+    import zlib
+    start = 48 + 24 * len(sections)
+    table, payload = b"", b""
+    for typ, inst, data in sections:
+        payload += b"\0" * (-len(payload) % 8)
+        table += struct.pack("<IIQQ", typ, inst, start + len(payload), len(data))
+        payload += data
+    total = start + len(payload) + 4
+    hdr = struct.pack("<8sIII12sIIQ", b"FIGSNAP\0", 1, 1, 48, vendor, fms,
+                      len(sections), total)
+    body = hdr + table + payload
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def snap_seed(name, mode, sections, **kw):
+    write("fuzz_snapshot", name, bytes([mode]) + snapshot(sections, **kw))
+
+
+snap_seed("empty", 0, [])
+snap_seed("small", 0, [(1, 0, b"hello"), (1, 1, bytes(range(1, 17))),
+                       (2, 0, b""), (3, 7, b"\1\2\3")])
+vcpu = struct.pack("<QQQ", 0xfff0, 0x8000, 0x202) + struct.pack("<I", 5) + b"vcpu0"
+snap_seed("vcpus", 2, [(0x100, i, vcpu) for i in range(4)] +
+          [(0x200, 0, struct.pack("<BHIQ", 1, 2, 3, 4))], vendor=b"AuthenticAMD",
+          fms=0x00a50f00)
+snap_seed("crc_fixup", 1 | 8, [(5, 1, b"\xaa" * 24), (5, 2, b"\x55" * 9),
+                               (6, 0, struct.pack("<I", 40) + b"x" * 40)])

@@ -580,9 +580,10 @@ Test(e820, two_regions)
 
 	/* 3 GiB + 1 GiB at 4 GiB, never touched. */
 	memset(&mem, 0, sizeof(mem));
-	mem.regions[0] = (struct guest_region){ 0, LAYOUT_MMIO_GAP_START, ram };
-	mem.regions[1] = (struct guest_region){ LAYOUT_HIGH_RAM_START,
-						0x40000000, ram };
+	mem.regions[0] = (struct guest_region){
+		.gpa = 0, .size = LAYOUT_MMIO_GAP_START, .host = ram };
+	mem.regions[1] = (struct guest_region){
+		.gpa = LAYOUT_HIGH_RAM_START, .size = 0x40000000, .host = ram };
 	mem.nr_regions = 2;
 	cr_assert_eq(e820_build(&mem, &map), 0);
 	cr_assert_eq(map.nr, 4);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "arch/x86/cpuid.h"
 
+#include <cpuid.h>
 #include <errno.h>
+#include <stdio.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,4 +158,76 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base,
 		normalise(e, cfg, cpu_index);
 	}
 	return c;
+}
+
+static const struct kvm_cpuid_entry2 *
+cpuid_find(const struct kvm_cpuid_entry2 *e, uint32_t n, uint32_t fn,
+	   uint32_t idx)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (e[i].function == fn && e[i].index == idx)
+			return &e[i];
+	return NULL;
+}
+
+static uint32_t native_cpuid_reg(uint32_t fn, uint32_t idx, int reg)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid_count(fn, idx, &a, &b, &c, &d))
+		return 0;
+	return reg == 0 ? b : reg == 1 ? c : reg == 2 ? d : a;
+}
+
+int cpuid_check_restorable(const struct kvm_cpuid_entry2 *saved, uint32_t n,
+			   const struct kvm_cpuid2 *host, char *err,
+			   size_t errlen)
+{
+	/* leaf, subleaf, register, flags figment or the guest set itself */
+	static const struct {
+		uint32_t fn, idx;
+		int reg; /* 0 ebx, 1 ecx, 2 edx, 3 eax */
+		uint32_t own;
+		const char *name;
+	} checks[] = {
+		{ 1, 0, 1, LEAF1_ECX_HYPERVISOR | LEAF1_ECX_TSC_DEADLINE | LEAF1_ECX_OSXSAVE,
+		  "1.ECX" },
+		{ 1, 0, 2, 0, "1.EDX" },
+		{ 7, 0, 0, 0, "7.EBX" },
+		{ 7, 0, 1, 0, "7.ECX" },
+		{ 7, 0, 2, 0, "7.EDX" },
+		{ 0xd, 1, 3, 0, "0xd.1.EAX" },
+		{ 0x80000001, 0, 1, 0, "0x80000001.ECX" },
+		{ 0x80000001, 0, 2, 0, "0x80000001.EDX" },
+	};
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		const struct kvm_cpuid_entry2 *s =
+			cpuid_find(saved, n, checks[i].fn, checks[i].idx);
+		const struct kvm_cpuid_entry2 *h =
+			cpuid_find(host->entries, host->nent, checks[i].fn,
+				   checks[i].idx);
+		uint32_t sv, hv, missing;
+
+		if (!s)
+			continue;
+		sv = checks[i].reg == 0 ? s->ebx : checks[i].reg == 1 ? s->ecx :
+			checks[i].reg == 2 ? s->edx : s->eax;
+		hv = !h ? 0 : checks[i].reg == 0 ? h->ebx :
+			checks[i].reg == 1 ? h->ecx :
+			checks[i].reg == 2 ? h->edx : h->eax;
+		/* What the CPU itself has counts too: some backends (kvm_pvm)
+		 * show a vCPU the host CPU's flags whatever KVM_SET_CPUID2
+		 * said, and report those in KVM_GET_CPUID2. */
+		hv |= native_cpuid_reg(checks[i].fn, checks[i].idx,
+				       checks[i].reg);
+		missing = sv & ~hv & ~checks[i].own;
+		if (missing) {
+			snprintf(err, errlen,
+				 "the snapshot's CPU has features this host cannot give: CPUID %s bit %d (the snapshot's 0x%08x, this host's KVM 0x%08x)",
+				 checks[i].name, __builtin_ctz(missing), sv, hv);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
 }

@@ -8,9 +8,11 @@
 #define FIGMENT_ARCH_X86_CPUID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct kvm_cpuid2;
+struct kvm_cpuid_entry2;
 
 struct cpuid_config {
 	uint32_t nr_cpus;
@@ -24,6 +26,17 @@ struct cpuid_config {
 /* Fetches KVM_GET_SUPPORTED_CPUID. Returns a malloc'd table or NULL with
  * errno set. */
 struct kvm_cpuid2 *cpuid_supported(int kvm_fd);
+
+/*
+ * A snapshot's vCPU CPUID (@saved, @n entries) against what this host's KVM
+ * supports (@host): every feature flag the guest was shown (leaves 1, 7.0,
+ * 0xd.1, 0x80000001) must be one KVM or the CPU itself has here, apart from the flags
+ * figment sets itself (hypervisor, TSC-deadline) and OSXSAVE, which follows
+ * the guest's CR4. 0, or -ENOTSUP with the first missing flag named in @err.
+ */
+int cpuid_check_restorable(const struct kvm_cpuid_entry2 *saved, uint32_t n,
+			   const struct kvm_cpuid2 *host, char *err,
+			   size_t errlen);
 
 /* Rewrites a copy of @base for vCPU @cpu_index. Returns a malloc'd table
  * or NULL (ENOMEM). */

@@ -43,3 +43,7 @@ const struct bus_ops acpi_pm_ops = {
 	.read = acpi_pm_read,
 	.write = acpi_pm_write,
 };
+
+const struct device_ops acpi_pm_device_ops = {
+	.kind = "acpi-pm",
+};

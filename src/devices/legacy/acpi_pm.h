@@ -8,6 +8,7 @@
 #define FIGMENT_DEVICES_LEGACY_ACPI_PM_H
 
 #include "bus/bus.h"
+#include "devices/device.h"
 
 enum acpi_pm_event { ACPI_PM_POWEROFF, ACPI_PM_RESET };
 
@@ -18,5 +19,7 @@ struct acpi_pm {
 
 /* Spans LAYOUT_PORT_ACPI_SLEEP_CTL .. LAYOUT_PORT_ACPI_RESET (3 ports). */
 extern const struct bus_ops acpi_pm_ops;
+/* Its entry in the device list: no state a snapshot needs. */
+extern const struct device_ops acpi_pm_device_ops;
 
 #endif

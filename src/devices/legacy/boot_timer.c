@@ -41,3 +41,7 @@ const struct bus_ops boot_timer_ops = {
 	.read = NULL,
 	.write = boot_timer_write,
 };
+
+const struct device_ops boot_timer_device_ops = {
+	.kind = "boot-timer",
+};

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "devices/device.h"
 
 struct boot_timer {
 	uint64_t start_ns; /* CLOCK_MONOTONIC at process start */
@@ -19,6 +20,8 @@ struct boot_timer {
 };
 
 extern const struct bus_ops boot_timer_ops;
+/* Its entry in the device list: no state a snapshot needs. */
+extern const struct device_ops boot_timer_device_ops;
 
 uint64_t boot_timer_now_ns(void);
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "devices/device.h"
 
 #define I8042_BUF 16
 
@@ -30,6 +31,8 @@ struct i8042 {
 
 /* The device spans ports 0x60..0x64; offsets 0 (data) and 4 (status/cmd). */
 extern const struct bus_ops i8042_ops;
+/* Its entry in the device list (i8042_persist.c). */
+extern const struct device_ops i8042_device_ops;
 
 void i8042_init(struct i8042 *k, void (*reset)(void *), void (*irq)(void *, int),
 		void *opaque);

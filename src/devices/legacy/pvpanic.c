@@ -28,3 +28,7 @@ const struct bus_ops pvpanic_ops = {
 	.read = pvpanic_read,
 	.write = pvpanic_write,
 };
+
+const struct device_ops pvpanic_device_ops = {
+	.kind = "pvpanic",
+};

@@ -8,6 +8,7 @@
 #define FIGMENT_DEVICES_LEGACY_PVPANIC_H
 
 #include "bus/bus.h"
+#include "devices/device.h"
 
 #define PVPANIC_PANICKED 0x1
 #define PVPANIC_CRASH_LOADED 0x2
@@ -18,5 +19,7 @@ struct pvpanic {
 };
 
 extern const struct bus_ops pvpanic_ops;
+/* Its entry in the device list: no state a snapshot needs. */
+extern const struct device_ops pvpanic_device_ops;
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "devices/device.h"
 
 #define SERIAL_OUT_RING 65536
 #define SERIAL_IN_FIFO 1024
@@ -44,6 +45,8 @@ struct serial {
 };
 
 extern const struct bus_ops serial_ops;
+/* Its entry in the device list (serial_persist.c). */
+extern const struct device_ops serial_device_ops;
 
 /* Sets up the UART. @out_fd may be -1. Returns 0 or a negative errno. */
 int serial_init(struct serial *s, int out_fd, serial_irq_fn irq, void *opaque);

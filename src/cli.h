@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* figment's commands besides `run` and Firecracker mode (main.c), each in a
+ * file of its own: cli_<name>.c. Each takes argv from its own name on and
+ * returns the process exit status. */
+#ifndef FIGMENT_CLI_H
+#define FIGMENT_CLI_H
+
+/* `figment snapshot ...` (cli_snapshot.c) */
+int cmd_snapshot(const char *prog, int argc, char **argv);
+
+#endif

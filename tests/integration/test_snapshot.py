@@ -1,0 +1,343 @@
+"""Snapshots on the host's /dev/kvm with a purpose-built guest that counts
+(tests/guests/counter.S): snapshot it mid-run, kill figment, restore, and the
+count goes on; one snapshot restored twice at once; every bad input the
+snapshot issue lists gets a clear refusal and leaves figment usable."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import needs_kvm, run
+
+CONFIG, STOPPED = 3, 8
+
+pytestmark = needs_kvm
+
+
+def _wait_sock(path, proc, timeout=10):
+    end = time.monotonic() + timeout
+    while not os.path.exists(path):
+        assert proc.poll() is None, "figment exited before opening its API socket"
+        assert time.monotonic() < end, "no API socket"
+        time.sleep(0.01)
+
+
+def _counts(path):
+    with open(path, "rb") as f:
+        return [int(m) for m in re.findall(rb"count (\d+)\r\n", f.read())]
+
+
+def _wait_count(path, n, proc, timeout=30):
+    end = time.monotonic() + timeout
+    while True:
+        c = _counts(path)
+        if c and c[-1] >= n:
+            return c
+        assert proc.poll() is None, open(path, "rb").read()[-500:]
+        assert time.monotonic() < end, f"guest did not count to {n}: {c[-3:]}"
+        time.sleep(0.05)
+
+
+def _api(sock, method, path, body):
+    """One HTTP request over the Unix socket with curl-free Python."""
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(60)
+    s.connect(sock)
+    data = json.dumps(body).encode()
+    s.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    head, _, rest = out.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    return status, (json.loads(rest) if rest else None)
+
+
+def _api_get(sock, path):
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sock)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    head, _, rest = out.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(rest)
+
+
+class Counter:
+    """A counting guest behind an API socket (Firecracker mode)."""
+
+    def __init__(self, figment, guest, tmp_path, name="vm"):
+        self.tmp = tmp_path
+        self.sock = str(tmp_path / f"{name}.sock")
+        self.out = str(tmp_path / f"{name}.out")
+        cfg = tmp_path / f"{name}.json"
+        cfg.write_text(json.dumps({
+            "boot-source": {"kernel_image_path": guest("counter.bin")},
+            "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}))
+        self.proc = subprocess.Popen([figment, "--api-sock", self.sock, "--config-file", str(cfg)],
+                                     stdin=subprocess.DEVNULL, stdout=open(self.out, "wb"),
+                                     stderr=subprocess.STDOUT)
+        _wait_sock(self.sock, self.proc)
+
+    def api(self, method, path, body):
+        return _api(self.sock, method, path, body)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def counter(figment, guest, tmp_path):
+    c = Counter(figment, guest, tmp_path)
+    yield c
+    c.kill()
+
+
+def _snapshot(figment, sock, out, *extra):
+    return run([figment, "snapshot", "--api-sock", sock, "--out", str(out), *extra], timeout=60)
+
+
+def _restore(figment, snap, out, *extra):
+    return subprocess.Popen([figment, "run", "--restore", str(snap), *extra],
+                            stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
+                            stderr=subprocess.STDOUT)
+
+
+def _stop(p):
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    return p.returncode
+
+
+def test_snapshot_kill_restore_goes_on_counting(figment, counter, tmp_path):
+    _wait_count(counter.out, 3, counter.proc)
+    snap = tmp_path / "snap"
+    r = _snapshot(figment, counter.sock, snap)
+    assert r.returncode == 0, r.stderr
+    assert (snap / "state").exists() and (snap / "memory").exists()
+    before = _counts(counter.out)[-1]
+    # resumed: the original goes on too
+    _wait_count(counter.out, before + 2, counter.proc)
+    counter.kill()
+    # the memory file is sparse: 64 MiB of RAM, a few pages touched
+    st = os.stat(snap / "memory")
+    assert st.st_size == 64 << 20
+    assert st.st_blocks * 512 < 4 << 20, st.st_blocks
+    out = str(tmp_path / "restored.out")
+    p = _restore(figment, snap, out)
+    try:
+        c = _wait_count(out, 3, p)
+    finally:
+        assert _stop(p) == STOPPED
+    c = _counts(out)
+    # it goes on from where the snapshot was, not from 1
+    assert c[0] >= 3 and c[0] <= before + 1, (before, c[:5])
+    assert c == list(range(c[0], c[0] + len(c))), c
+
+
+def test_one_snapshot_restored_twice_at_once(figment, counter, tmp_path):
+    _wait_count(counter.out, 3, counter.proc)
+    snap = tmp_path / "snap"
+    assert _snapshot(figment, counter.sock, snap, "--paused").returncode == 0
+    at = _counts(counter.out)[-1]
+    counter.kill()
+    outs = [str(tmp_path / f"clone{i}.out") for i in range(2)]
+    procs = [_restore(figment, snap, o) for o in outs]
+    try:
+        for p, o in zip(procs, outs):
+            _wait_count(o, at + 3, p)
+    finally:
+        for p in procs:
+            assert _stop(p) == STOPPED
+    for o in outs:
+        c = _counts(o)
+        assert c[0] in (at, at + 1), (at, c[:3])
+
+
+def test_restore_paused_then_resume_through_the_api(figment, counter, tmp_path):
+    _wait_count(counter.out, 2, counter.proc)
+    snap = tmp_path / "snap"
+    assert _snapshot(figment, counter.sock, snap).returncode == 0
+    counter.kill()
+    sock, out = str(tmp_path / "r.sock"), str(tmp_path / "r.out")
+    p = _restore(figment, snap, out, "--api-sock", sock, "--paused")
+    try:
+        _wait_sock(sock, p)
+        time.sleep(0.5)
+        assert _counts(out) == []  # parked
+        st, info = _api_get(sock, "/")
+        assert st == 200 and info["state"] == "Paused", info
+        assert _api(sock, "PATCH", "/vm", {"state": "Resumed"})[0] == 204
+        _wait_count(out, 1, p)
+    finally:
+        _stop(p)
+
+
+def test_snapshot_load_through_the_api(figment, counter, tmp_path):
+    _wait_count(counter.out, 2, counter.proc)
+    snap = tmp_path / "snap"
+    assert _snapshot(figment, counter.sock, snap).returncode == 0
+    counter.kill()
+    sock, out = str(tmp_path / "l.sock"), str(tmp_path / "l.out")
+    p = subprocess.Popen([figment, "--api-sock", sock], stdin=subprocess.DEVNULL,
+                         stdout=open(out, "wb"), stderr=subprocess.STDOUT)
+    try:
+        _wait_sock(sock, p)
+        body = {"snapshot_path": str(snap / "state"),
+                "mem_backend": {"backend_type": "File", "backend_path": str(snap / "memory")},
+                "resume_vm": True}
+        assert _api(sock, "PUT", "/snapshot/load", body)[0] == 204
+        _wait_count(out, 3, p)
+        # twice: refused
+        st, b = _api(sock, "PUT", "/snapshot/load", body)
+        assert st == 400 and "not allowed" in b["fault_message"]
+    finally:
+        _stop(p)
+
+
+# ------------------------------------------------------------- bad input --
+
+def test_create_while_running_and_into_a_missing_folder(counter, tmp_path):
+    _wait_count(counter.out, 1, counter.proc)
+    body = {"snapshot_path": str(tmp_path / "s"), "mem_file_path": str(tmp_path / "m")}
+    st, b = counter.api("PUT", "/snapshot/create", body)
+    assert st == 400 and "paused" in b["fault_message"]
+    assert counter.api("PATCH", "/vm", {"state": "Paused"})[0] == 204
+    missing = {"snapshot_path": str(tmp_path / "no" / "s"), "mem_file_path": str(tmp_path / "no" / "m")}
+    st, b = counter.api("PUT", "/snapshot/create", missing)
+    assert st == 400 and "memory file" in b["fault_message"], b
+    st, b = counter.api("PUT", "/snapshot/create", dict(body, snapshot_type="Diff"))
+    assert st == 400 and "Diff" in b["fault_message"]
+    # still usable: a good one now
+    assert counter.api("PUT", "/snapshot/create", body)[0] == 204
+    assert os.path.exists(body["snapshot_path"]) and os.path.exists(body["mem_file_path"])
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["m", "s", "vm.json", "vm.out", "vm.sock"]), os.listdir(tmp_path)  # no temporaries
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_full_disk_leaves_no_file(counter, tmp_path):
+    d = tmp_path / "small"
+    d.mkdir()
+    assert subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "none", str(d)]).returncode == 0
+    try:
+        _wait_count(counter.out, 1, counter.proc)
+        assert counter.api("PATCH", "/vm", {"state": "Paused"})[0] == 204
+        st, b = counter.api("PUT", "/snapshot/create",
+                            {"snapshot_path": str(d / "s"), "mem_file_path": str(d / "m")})
+        assert st == 400, b
+        assert os.listdir(d) == []
+    finally:
+        subprocess.run(["umount", str(d)])
+
+
+def test_load_after_configuration_is_refused(figment, tmp_path):
+    sock = str(tmp_path / "c.sock")
+    p = subprocess.Popen([figment, "--api-sock", sock], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_sock(sock, p)
+        assert _api(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64})[0] == 204
+        st, b = _api(sock, "PUT", "/snapshot/load", {"snapshot_path": "/x", "mem_file_path": "/y"})
+        assert st == 400 and "configured" in b["fault_message"]
+        st, b = _api(sock, "PUT", "/snapshot/load",
+                     {"snapshot_path": "/x", "mem_backend": {"backend_type": "Uffd",
+                                                             "backend_path": "/u"}})
+        assert st == 400 and "Uffd" in b["fault_message"]
+    finally:
+        _stop(p)
+
+
+@pytest.fixture
+def good_snapshot(figment, counter, tmp_path):
+    _wait_count(counter.out, 1, counter.proc)
+    snap = tmp_path / "good"
+    assert _snapshot(figment, counter.sock, snap).returncode == 0
+    counter.kill()
+    return snap
+
+
+def _restore_fails(figment, snap, words):
+    r = run([figment, "run", "--restore", str(snap)], timeout=30)
+    assert r.returncode == CONFIG, (r.returncode, r.stderr)
+    for w in words if isinstance(words, list) else [words]:
+        assert w in r.stderr, r.stderr
+    assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr
+
+
+def _copy(snap, tmp_path, name):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "state").write_bytes((snap / "state").read_bytes())
+    os.link(snap / "memory", d / "memory")
+    return d
+
+
+def test_damaged_state_files_are_refused(figment, good_snapshot, tmp_path):
+    data = (good_snapshot / "state").read_bytes()
+    cases = {
+        "truncated": data[: len(data) // 2],
+        "empty": b"",
+        "random": os.urandom(len(data)),
+        "flipped": data[:100] + bytes([data[100] ^ 0x10]) + data[101:],
+    }
+    for name, content in cases.items():
+        d = _copy(good_snapshot, tmp_path, name)
+        (d / "state").write_bytes(content)
+        _restore_fails(figment, d, "cannot restore")
+
+
+def test_short_memory_file_is_refused(figment, good_snapshot, tmp_path):
+    d = tmp_path / "short"
+    d.mkdir()
+    (d / "state").write_bytes((good_snapshot / "state").read_bytes())
+    with open(d / "memory", "wb") as f:
+        f.truncate(1 << 20)
+    _restore_fails(figment, d, "memory file has 1048576 bytes")
+
+
+def test_missing_snapshot(figment, tmp_path):
+    _restore_fails(figment, tmp_path / "nothing", ["cannot restore", "No such file"])
+
+
+def test_vm_with_a_drive_cannot_be_snapshotted_yet(figment, guest, tmp_path):
+    disk = tmp_path / "d.img"
+    disk.write_bytes(b"\0" * 4096)
+    cfg = tmp_path / "vm.json"
+    cfg.write_text(json.dumps({
+        "boot-source": {"kernel_image_path": guest("counter.bin")},
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+        "drives": [{"drive_id": "d", "path_on_host": str(disk), "is_root_device": False,
+                    "is_read_only": True}]}))
+    sock = str(tmp_path / "d.sock")
+    p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        _wait_sock(sock, p)
+        assert _api(sock, "PATCH", "/vm", {"state": "Paused"})[0] == 204
+        st, b = _api(sock, "PUT", "/snapshot/create",
+                     {"snapshot_path": str(tmp_path / "s"), "mem_file_path": str(tmp_path / "m")})
+        assert st == 400 and "virtio" in b["fault_message"]
+        assert not os.path.exists(tmp_path / "s")
+    finally:
+        _stop(p)
