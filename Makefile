@@ -31,7 +31,14 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
 all: figment
 figment: $(BUILD)/figment
 
-$(BUILD)/figment: $(OBJS)
+# Everything but main.c is built once into one library that the binaries
+# (figment, the unit tests) link.
+FIG_LIB := $(BUILD)/libfigment.a
+$(FIG_LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/figment: $(BUILD)/obj/src/main.o $(FIG_LIB)
 	$(CC) $(FIG_CFLAGS) $(LDFLAGS) $(STATIC) -o $@ $^ $(FIG_LIBS)
 	ln -sf figment $(BUILD)/firecracker
 
@@ -40,9 +47,9 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(FIG_CFLAGS) -MMD -MP -c -o $@ $<
 
 unit-tests: $(UNIT_BINS)
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(FIG_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(FIG_CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(FIG_LIBS) -lcriterion
+	$(CC) $(FIG_CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(FIG_LIB) $(FIG_LIBS) -lcriterion
 
 # Tiny purpose-built guests: bzImage-format flat binaries, and PVH ELFs.
 test-guests: $(GUEST_BINS)

@@ -26,7 +26,9 @@
 #                     (default "pci=off": the minimal kernel has PCI support
 #                     for ACPI's sake, and both machines have no PCI bus)
 #   BENCH_BLK_RUNS, BENCH_BLK_SECONDS, BENCH_BLK_MIB  see bench/blk.sh
+#   BENCH_SNAPSHOT_RUNS, BENCH_SNAPSHOT_CLONES  see bench/snapshot.py
 #   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1 / BENCH_SKIP_BLK=1 / BENCH_SKIP_API=1
+#   BENCH_SKIP_SNAPSHOT=1
 #                                                       leave a part out
 #                     (BENCH_SKIP_LAB=1 leaves out the block benchmark too)
 set -eu
@@ -151,5 +153,16 @@ if [ "${BENCH_SKIP_API:-0}" != 1 ]; then
 		echo '```'
 		/usr/bin/python3 bench/api_latency.py "$FIGMENT" -n 10000 --starts 20
 		echo '```'
+	} | tee -a "$OUT/results.md"
+fi
+
+if [ "${BENCH_SKIP_SNAPSHOT:-0}" != 1 ]; then
+	step "host: snapshots (bench/snapshot.py)"
+	{
+		echo
+		echo "## Snapshots on the host (kernel-less counting guest; the VMM's own cost)"
+		echo
+		/usr/bin/python3 bench/snapshot.py "$FIGMENT" --runs "${BENCH_SNAPSHOT_RUNS:-10}" \
+			--clones "${BENCH_SNAPSHOT_CLONES:-50}"
 	} | tee -a "$OUT/results.md"
 fi

@@ -519,6 +519,10 @@ static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
 		fprintf(stderr, "%s: %s\n", prog, err);
 		goto out;
 	}
+	/* The benchmark reads this: exec to vCPUs running again. */
+	log_info("restored from '%s' in %llu us since exec", ra->restore,
+		 (unsigned long long)((boot_timer_now_ns() - vmm.timer.start_ns) /
+				      1000));
 	ret = serve_running_vm(&vmm, &(struct api_options){
 					     .sock_path = ra->api_sock,
 					     .initial = vmm.cfg,

@@ -164,11 +164,6 @@ int snapshot_create(struct vmm *vmm, const char *state_path,
 		snprintf(err, errlen, "the microVM must be paused to be snapshotted");
 		return -EBUSY;
 	}
-	if (vmm->virtio.nr > 0) {
-		snprintf(err, errlen,
-			 "this microVM has virtio devices (drives, entropy), which figment cannot snapshot yet");
-		return -ENOTSUP;
-	}
 	host_cpu_id(&cpu);
 	w = snap_writer_new(&cpu);
 	if (!w) {
@@ -256,11 +251,6 @@ static int restore_config(const struct snap_file *f, struct vm_config *cfg,
 			 "the snapshot's memory section does not match its %llu MiB of RAM",
 			 (unsigned long long)cfg->machine.mem_size_mib);
 		return -EINVAL;
-	}
-	if (cfg->nr_drives || cfg->entropy) {
-		snprintf(err, errlen,
-			 "the snapshot has virtio devices, which figment cannot restore yet");
-		return -ENOTSUP;
 	}
 	/* The console is the restoring process's, not the saving one's. */
 	free(cfg->serial.path);

@@ -361,6 +361,22 @@ void vcpu_request_stop(struct vcpu *vcpu)
 	vcpu_kick(vcpu);
 }
 
+/* CLOCK_REALTIME @ms from now: what pthread_cond_timedwait() and
+ * pthread_timedjoin_np() take. */
+static struct timespec realtime_after(unsigned int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
 int vcpu_post(struct vcpu *vcpu, enum vcpu_event ev, struct vcpu_state *state,
 	      unsigned int timeout_ms)
 {
@@ -370,13 +386,7 @@ int vcpu_post(struct vcpu *vcpu, enum vcpu_event ev, struct vcpu_state *state,
 
 	if (!__atomic_load_n(&vcpu->started, __ATOMIC_ACQUIRE))
 		return -ESRCH;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = realtime_after(timeout_ms);
 	pthread_mutex_lock(&vcpu->lock);
 	if (vcpu->exited || vcpu->stopping) {
 		pthread_mutex_unlock(&vcpu->lock);
@@ -411,13 +421,7 @@ int vcpu_join(struct vcpu *vcpu, unsigned int timeout_ms)
 
 	if (!vcpu->started)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = realtime_after(timeout_ms);
 	for (;;) {
 		ret = pthread_timedjoin_np(vcpu->thread, NULL, &deadline);
 		if (ret != ETIMEDOUT)

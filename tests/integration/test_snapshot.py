@@ -42,15 +42,17 @@ def _wait_count(path, n, proc, timeout=30):
         time.sleep(0.05)
 
 
-def _api(sock, method, path, body):
-    """One HTTP request over the Unix socket with curl-free Python."""
+def _api(sock, method, path, body=None):
+    """One HTTP request over the Unix socket: (status, decoded body)."""
     import socket
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(60)
     s.connect(sock)
-    data = json.dumps(body).encode()
-    s.sendall(f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
+    data = json.dumps(body).encode() if body is not None else b""
+    hdr = f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    if data:
+        hdr += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    s.sendall((hdr + "\r\n").encode() + data)
     out = b""
     while True:
         chunk = s.recv(65536)
@@ -61,23 +63,6 @@ def _api(sock, method, path, body):
     head, _, rest = out.partition(b"\r\n\r\n")
     status = int(head.split()[1])
     return status, (json.loads(rest) if rest else None)
-
-
-def _api_get(sock, path):
-    import socket
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    s.connect(sock)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    out = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        out += chunk
-    s.close()
-    head, _, rest = out.partition(b"\r\n\r\n")
-    return int(head.split()[1]), json.loads(rest)
 
 
 class Counter:
@@ -184,7 +169,7 @@ def test_restore_paused_then_resume_through_the_api(figment, counter, tmp_path):
         _wait_sock(sock, p)
         time.sleep(0.5)
         assert _counts(out) == []  # parked
-        st, info = _api_get(sock, "/")
+        st, info = _api(sock, "GET", "/")
         assert st == 200 and info["state"] == "Paused", info
         assert _api(sock, "PATCH", "/vm", {"state": "Resumed"})[0] == 204
         _wait_count(out, 1, p)
@@ -319,7 +304,7 @@ def test_missing_snapshot(figment, tmp_path):
     _restore_fails(figment, tmp_path / "nothing", ["cannot restore", "No such file"])
 
 
-def test_vm_with_a_drive_cannot_be_snapshotted_yet(figment, guest, tmp_path):
+def test_vm_with_a_drive_restores_with_it_and_a_missing_drive_is_refused(figment, guest, tmp_path):
     disk = tmp_path / "d.img"
     disk.write_bytes(b"\0" * 4096)
     cfg = tmp_path / "vm.json"
@@ -327,17 +312,25 @@ def test_vm_with_a_drive_cannot_be_snapshotted_yet(figment, guest, tmp_path):
         "boot-source": {"kernel_image_path": guest("counter.bin")},
         "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
         "drives": [{"drive_id": "d", "path_on_host": str(disk), "is_root_device": False,
-                    "is_read_only": True}]}))
-    sock = str(tmp_path / "d.sock")
+                    "is_read_only": True}],
+        "entropy": {}}))
+    sock, out = str(tmp_path / "d.sock"), str(tmp_path / "d.out")
     p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+                         stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
+                         stderr=subprocess.STDOUT)
     try:
         _wait_sock(sock, p)
-        assert _api(sock, "PATCH", "/vm", {"state": "Paused"})[0] == 204
-        st, b = _api(sock, "PUT", "/snapshot/create",
-                     {"snapshot_path": str(tmp_path / "s"), "mem_file_path": str(tmp_path / "m")})
-        assert st == 400 and "virtio" in b["fault_message"]
-        assert not os.path.exists(tmp_path / "s")
+        _wait_count(out, 2, p)
+        snap = tmp_path / "snap"
+        assert _snapshot(figment, sock, snap).returncode == 0
     finally:
-        _stop(p)
+        p.kill()
+        p.wait()
+    rout = str(tmp_path / "r.out")
+    r = _restore(figment, snap, rout)
+    try:
+        _wait_count(rout, 3, r)
+    finally:
+        assert _stop(r) == STOPPED
+    disk.unlink()
+    _restore_fails(figment, snap, ["drive 'd'", str(disk), "No such file"])

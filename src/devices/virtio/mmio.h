@@ -21,6 +21,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "bus/bus.h"
+#include "devices/device.h"
 #include "devices/virtio/queue.h"
 #include "vstate/memory.h"
 
@@ -56,6 +57,11 @@ struct virtio_mmio_ops {
 	/* Frees the containing device (virtio_mmio_destroy()). */
 	void (*destroy)(struct virtio_mmio_dev *dev);
 };
+
+/* A virtio-mmio device's entry in the device list (virtio_persist.c): the
+ * transport's and the queues' state; the device's own kind is checked
+ * through its device id, saved with it. */
+extern const struct device_ops virtio_mmio_device_ops;
 
 struct virtio_mmio_dev {
 	pthread_mutex_t lock;
