@@ -275,6 +275,7 @@ static int builder_machine(struct vmm *vmm, int mem_fd, char *err,
 			 m->vcpu_count, vmm->vm.max_vcpus);
 		return VMM_EXIT_CONFIG;
 	}
+	vmm->vm.track_dirty = m->track_dirty_pages;
 	ret = mem_fd < 0 ? vm_add_memory(&vmm->vm, m->mem_size_mib << 20, err,
 					 errlen) :
 			   vm_add_memory_from_file(&vmm->vm, m->mem_size_mib << 20,

@@ -507,7 +507,8 @@ static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
 		fprintf(stderr, "%s: cannot set up the event loop\n", prog);
 		return VMM_EXIT_ERROR;
 	}
-	ret = snapshot_restore(&vmm, state, mem, &cfg->serial, err, sizeof(err));
+	ret = snapshot_restore(&vmm, state, mem, &cfg->serial, false, err,
+			       sizeof(err));
 	if (ret) {
 		fprintf(stderr, "%s: cannot restore '%s': %s\n", prog, ra->restore,
 			err);

@@ -115,6 +115,86 @@ static int temp_beside(const char *path, char *tmp, size_t len)
 	return fd;
 }
 
+/* The pages written since the base into the base's memory file: every page
+ * either log marks, at its place in the file. */
+static int write_memory_diff(struct vmm *vmm, const char *mem_path,
+			     struct snapshot_stats *stats, char *err,
+			     size_t errlen)
+{
+	const struct guest_memory *mem = &vmm->vm.mem;
+	uint64_t base = 0, *bitmap = NULL;
+	struct stat st;
+	int fd, ret = 0;
+
+	if (errlen)
+		err[0] = '\0';
+	fd = safe_open(mem_path, O_RDWR, 0, SAFE_OPEN_REG, 0, "memory file",
+		       &st, err, errlen);
+	if (fd < 0)
+		return fd;
+	if ((uint64_t)st.st_size != mem->total) {
+		snprintf(err, errlen,
+			 "a Diff snapshot is written onto the memory file of an earlier snapshot of this VM: '%s' has %llu bytes, the guest %llu",
+			 mem_path, (unsigned long long)st.st_size,
+			 (unsigned long long)mem->total);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (st.st_dev == vmm->mapped_mem_dev && st.st_ino == vmm->mapped_mem_ino) {
+		snprintf(err, errlen,
+			 "'%s' is the memory file this VM runs from (clones of it may be running): copy it and write the Diff onto the copy",
+			 mem_path);
+		ret = -EBUSY;
+		goto out;
+	}
+	for (int i = 0; i < mem->nr_regions && !ret; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		uint64_t pages = r->size / 4096;
+
+		free(bitmap);
+		bitmap = calloc((pages + 63) / 64, sizeof(*bitmap));
+		ret = bitmap ? vm_take_dirty(&vmm->vm, i, bitmap) : -ENOMEM;
+		for (uint64_t p = 0; p < pages && !ret; p++) {
+			if (!(bitmap[p / 64] & (1ULL << (p % 64))))
+				continue;
+			ssize_t n = pwrite(fd, r->host + p * 4096, 4096,
+					   (off_t)(base + p * 4096));
+
+			if (n != 4096)
+				ret = n < 0 ? -errno : -EIO;
+			stats->memory_bytes += 4096;
+		}
+		base += r->size;
+	}
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (ret && !err[0])
+		snprintf(err, errlen, "cannot write the Diff into '%s': %s",
+			 mem_path, strerror(-ret));
+out:
+	free(bitmap);
+	close(fd);
+	return ret;
+}
+
+/* With dirty tracking, after a Full snapshot: the logs start again, so the
+ * next Diff holds what changed since this one. */
+static int reset_dirty_logs(struct vmm *vmm)
+{
+	uint64_t *bitmap;
+	int ret = 0;
+
+	if (!vmm->vm.track_dirty)
+		return 0;
+	for (int i = 0; i < vmm->vm.mem.nr_regions && !ret; i++) {
+		bitmap = calloc((vmm->vm.mem.regions[i].size / 4096 + 63) / 64,
+				sizeof(*bitmap));
+		ret = bitmap ? vm_take_dirty(&vmm->vm, i, bitmap) : -ENOMEM;
+		free(bitmap);
+	}
+	return ret;
+}
+
 /* Guest RAM into a temporary file beside @mem_path, synced; the caller
  * renames it once the state file is there. */
 static int write_memory(struct vmm *vmm, const char *mem_path, char *tmp,
@@ -146,8 +226,8 @@ static int write_memory(struct vmm *vmm, const char *mem_path, char *tmp,
 }
 
 int snapshot_create(struct vmm *vmm, const char *state_path,
-		    const char *mem_path, struct snapshot_stats *stats,
-		    char *err, size_t errlen)
+		    const char *mem_path, bool diff,
+		    struct snapshot_stats *stats, char *err, size_t errlen)
 {
 	struct snapshot_stats local;
 	struct snap_writer *w = NULL;
@@ -163,6 +243,16 @@ int snapshot_create(struct vmm *vmm, const char *state_path,
 	if (vmm->state != VMM_PAUSED) {
 		snprintf(err, errlen, "the microVM must be paused to be snapshotted");
 		return -EBUSY;
+	}
+	if (diff && !vmm->vm.track_dirty) {
+		snprintf(err, errlen,
+			 "Diff snapshots need dirty page tracking (machine-config track_dirty_pages, or track_dirty_pages at snapshot/load)");
+		return -EINVAL;
+	}
+	if (diff && !vmm->snapshot_base) {
+		snprintf(err, errlen,
+			 "a Diff snapshot needs a base: take a Full snapshot first");
+		return -EINVAL;
 	}
 	host_cpu_id(&cpu);
 	w = snap_writer_new(&cpu);
@@ -193,14 +283,17 @@ int snapshot_create(struct vmm *vmm, const char *state_path,
 		ret = add_vcpus(vmm, w, err, errlen);
 	if (!ret)
 		ret = add_devices(vmm, w, err, errlen);
-	/* Memory first, under a temporary name; the state file is committed
-	 * atomically; then the memory file takes its name. */
-	if (!ret)
+	/* Full: memory first, under a temporary name; the state file is
+	 * committed atomically; then the memory file takes its name. Diff:
+	 * the changed pages go onto the base's memory file in place. */
+	if (!ret && diff)
+		ret = write_memory_diff(vmm, mem_path, stats, err, errlen);
+	else if (!ret)
 		ret = write_memory(vmm, mem_path, tmp, sizeof(tmp), stats, err,
 				   errlen);
 	if (!ret)
 		ret = snap_writer_commit(w, state_path, err, errlen);
-	if (!ret && rename(tmp, mem_path) < 0) {
+	if (!ret && !diff && rename(tmp, mem_path) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot name the memory file '%s': %s",
 			 mem_path, strerror(errno));
@@ -208,9 +301,16 @@ int snapshot_create(struct vmm *vmm, const char *state_path,
 	}
 	if (ret && tmp[0])
 		unlink(tmp);
+	if (!ret && !diff) {
+		ret = reset_dirty_logs(vmm);
+		if (ret)
+			snprintf(err, errlen, "cannot reset the dirty page logs: %s",
+				 strerror(-ret));
+	}
 	if (!ret) {
 		struct stat st;
 
+		vmm->snapshot_base = true;
 		stats->memory_size = vmm->vm.mem.total;
 		if (stat(state_path, &st) == 0)
 			stats->state_bytes = (uint64_t)st.st_size;
@@ -349,10 +449,11 @@ static int restore_devices(struct vmm *vmm, const struct snap_file *f,
 
 int snapshot_restore(struct vmm *vmm, const char *state_path,
 		     const char *mem_path, const struct serial_config *serial,
-		     char *err, size_t errlen)
+		     bool track_dirty, char *err, size_t errlen)
 {
 	const struct snap_section *vs;
 	struct snap_file f = { 0 };
+	struct stat mem_st;
 	struct snap_cpu_id cpu;
 	int mem_fd = -1, ret;
 
@@ -377,12 +478,16 @@ int snapshot_restore(struct vmm *vmm, const char *state_path,
 		ret = VMM_EXIT_CONFIG;
 		goto out;
 	}
+	if (track_dirty)
+		vmm->owned_cfg.machine.track_dirty_pages = true;
 	mem_fd = safe_open(mem_path, O_RDONLY, 0, SAFE_OPEN_REG, 0,
-			   "memory file", NULL, err, errlen);
+			   "memory file", &mem_st, err, errlen);
 	if (mem_fd < 0) {
 		ret = VMM_EXIT_CONFIG;
 		goto out;
 	}
+	vmm->mapped_mem_dev = mem_st.st_dev;
+	vmm->mapped_mem_ino = mem_st.st_ino;
 	ret = vmm_build_restored(vmm, &vmm->owned_cfg, mem_fd, err, errlen);
 	if (ret)
 		goto out;
@@ -393,6 +498,8 @@ int snapshot_restore(struct vmm *vmm, const char *state_path,
 			     errlen) ||
 	    restore_vcpus(vmm, &f, err, errlen))
 		ret = VMM_EXIT_CONFIG;
+	/* RAM now equals the memory file: a base for Diff snapshots. */
+	vmm->snapshot_base = ret == 0;
 out:
 	if (mem_fd >= 0)
 		close(mem_fd);

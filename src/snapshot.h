@@ -10,6 +10,7 @@
 #ifndef FIGMENT_SNAPSHOT_H
 #define FIGMENT_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,12 +35,16 @@ struct snapshot_stats {
 /*
  * VMM thread, VM paused: writes @state_path and @mem_path, each atomically
  * (a temporary file in the same directory, renamed once complete: a failure,
- * a full disk included, leaves nothing under either name). 0, or a negative
- * errno with a one-line reason in @err.
+ * a full disk included, leaves nothing under either name). With @diff (the
+ * VM tracks dirty pages, and a Full snapshot or a restore came before),
+ * only the pages written since then go into @mem_path, which must be that
+ * snapshot's memory file (or a copy of it) and not one this VM maps; the
+ * state file is still complete. 0, or a negative errno with a one-line
+ * reason in @err.
  */
 int snapshot_create(struct vmm *vmm, const char *state_path,
-		    const char *mem_path, struct snapshot_stats *stats,
-		    char *err, size_t errlen);
+		    const char *mem_path, bool diff,
+		    struct snapshot_stats *stats, char *err, size_t errlen);
 
 /*
  * VMM thread, nothing built yet on @vmm (vmm_init() done): reads
@@ -47,12 +52,13 @@ int snapshot_create(struct vmm *vmm, const char *state_path,
  * CPU vendor or CPU features this host's KVM cannot give), builds the
  * machine it describes over @mem_path, and puts all state back. The vCPUs
  * are created, not started: vmm_start() follows. The configuration lives in
- * vmm->owned_cfg; its serial settings come from @serial, not the file. On
+ * vmm->owned_cfg; its serial settings come from @serial, not the file, and
+ * dirty pages are tracked when the snapshot's VM did or @track_dirty. On
  * failure nothing of the VM is left (vmm_release_vm() done). 0, or a
  * vmm_exit status with a one-line reason in @err.
  */
 int snapshot_restore(struct vmm *vmm, const char *state_path,
 		     const char *mem_path, const struct serial_config *serial,
-		     char *err, size_t errlen);
+		     bool track_dirty, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <termios.h>
 
 #include "config/vm_config.h"
@@ -49,6 +50,13 @@ struct vmm {
 	pthread_cond_t cond;
 	enum vmm_state state;
 	bool start_paused; /* vmm_start() leaves the vCPUs parked (a restore) */
+	/* guest RAM as of a known memory file: after a Full snapshot or a
+	 * restore, so a Diff snapshot has a base to be written onto */
+	bool snapshot_base;
+	/* the memory file this VM maps (a restore): a Diff is never written
+	 * onto it, clones of it may be running */
+	dev_t mapped_mem_dev;
+	ino_t mapped_mem_ino;
 	bool stopping;
 	int exit_status;
 	char exit_reason[512];

@@ -40,10 +40,11 @@ static int api_instance_start(void *opaque, const struct vm_config *cfg,
 }
 
 static int api_snapshot_create(void *opaque, const char *state_path,
-			       const char *mem_path, char *err, size_t errlen)
+			       const char *mem_path, bool diff, char *err,
+			       size_t errlen)
 {
 	struct snapshot_stats st;
-	int ret = snapshot_create(opaque, state_path, mem_path, &st, err,
+	int ret = snapshot_create(opaque, state_path, mem_path, diff, &st, err,
 				  errlen);
 
 	if (!ret)
@@ -55,8 +56,8 @@ static int api_snapshot_create(void *opaque, const char *state_path,
 }
 
 static int api_snapshot_load(void *opaque, const char *state_path,
-			     const char *mem_path, bool resume, char *err,
-			     size_t errlen)
+			     const char *mem_path, bool resume, bool track_dirty,
+			     char *err, size_t errlen)
 {
 	struct vmm *vmm = opaque;
 	struct serial_config serial = { .mode = SERIAL_STDIO };
@@ -66,7 +67,8 @@ static int api_snapshot_load(void *opaque, const char *state_path,
 		snprintf(err, errlen, "the microVM was already started");
 		return -EINVAL;
 	}
-	ret = snapshot_restore(vmm, state_path, mem_path, &serial, err, errlen);
+	ret = snapshot_restore(vmm, state_path, mem_path, &serial, track_dirty,
+			       err, errlen);
 	if (ret)
 		return -EINVAL;
 	vmm->start_paused = !resume;

@@ -43,12 +43,13 @@ struct api_vmm_ops {
 			    char *err, size_t errlen);
 	/* Writes a snapshot of the paused VM (PUT /snapshot/create). */
 	int (*snapshot_create)(void *vmm, const char *state_path,
-			       const char *mem_path, char *err, size_t errlen);
+			       const char *mem_path, bool diff, char *err,
+			       size_t errlen);
 	/* Builds the VM from a snapshot, running when @resume, else paused
 	 * (PUT /snapshot/load, before any VM exists). */
 	int (*snapshot_load)(void *vmm, const char *state_path,
-			     const char *mem_path, bool resume, char *err,
-			     size_t errlen);
+			     const char *mem_path, bool resume,
+			     bool track_dirty, char *err, size_t errlen);
 };
 
 struct api_options {

@@ -21,7 +21,7 @@ struct bridge_req {
 	char *drive_id;
 	char *path;
 	char *mem_path;
-	bool resume;
+	bool resume, track_dirty, diff;
 	int result;
 	char err[CONFIG_ERR_MAX];
 	bool done;
@@ -104,13 +104,14 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 	case BRIDGE_SNAPSHOT_CREATE:
 		if (ops->snapshot_create)
 			ret = ops->snapshot_create(b->vmm, r->path, r->mem_path,
-						   r->err, sizeof(r->err));
+						   r->diff, r->err,
+						   sizeof(r->err));
 		break;
 	case BRIDGE_SNAPSHOT_LOAD:
 		if (ops->snapshot_load)
 			ret = ops->snapshot_load(b->vmm, r->path, r->mem_path,
-						 r->resume, r->err,
-						 sizeof(r->err));
+						 r->resume, r->track_dirty,
+						 r->err, sizeof(r->err));
 		if (!ret)
 			bridge_set_vm_state(b, r->resume ? VM_RUNNING : VM_PAUSED);
 		else if (bridge_vm_state(b) == VM_STARTING)
@@ -249,6 +250,8 @@ int bridge_call(struct bridge *b, const struct bridge_msg *m,
 		goto nomem;
 	r->op = m->op;
 	r->resume = m->resume;
+	r->track_dirty = m->track_dirty;
+	r->diff = m->diff;
 	if (m->cfg && vm_config_copy(&r->cfg, m->cfg))
 		goto nomem;
 	if ((m->drive_id && !(r->drive_id = strdup(m->drive_id))) ||

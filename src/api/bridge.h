@@ -34,6 +34,8 @@ struct bridge_msg {
 				      * SNAPSHOT_*: the state file */
 	const char *mem_path;	     /* SNAPSHOT_*: the memory file */
 	bool resume;		     /* SNAPSHOT_LOAD: run once loaded */
+	bool track_dirty;	     /* SNAPSHOT_LOAD: log dirty pages */
+	bool diff;		     /* SNAPSHOT_CREATE: a Diff snapshot */
 };
 
 /* What the VM is doing, as the API sees it. */

@@ -450,15 +450,14 @@ static int put_snapshot_create(struct call *c, struct http_response *resp)
 		return fault(resp, 400, c->err);
 	if (!*state || !*mem)
 		return fault(resp, 400, "snapshot: the snapshot and memory paths must not be empty");
-	if (type == 1)
-		return fault(resp, 400, "Diff snapshots are not supported by figment yet.");
 	if (refuse_pre_boot(c, resp))
 		return resp->status;
 	if (bridge_vm_state(c->r->bridge) != VM_PAUSED)
 		return fault(resp, 400, "Create snapshot only works on a paused microVM.");
 	ret = bridge_call(c->r->bridge,
 			  &(struct bridge_msg){ .op = BRIDGE_SNAPSHOT_CREATE,
-						.path = state, .mem_path = mem },
+						.path = state, .mem_path = mem,
+						.diff = type == 1 },
 			  c->r->start_timeout_ms, c->err, ERR_LEN);
 	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
 }
@@ -475,7 +474,7 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 	static const char *const backends[] = { "File", "Uffd", NULL };
 	const char *state = NULL, *mem = NULL;
 	const json_t *backend = json_object_get(c->body, "mem_backend");
-	bool resume = false, flag;
+	bool resume = false, track = false, track2 = false, realtime = false;
 	int type = 0, ret;
 
 	if (json_check_fields(c->body, "snapshot", fields, c->err, ERR_LEN) ||
@@ -486,12 +485,14 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 	    json_get_bool(c->body, "snapshot", "resume_vm", false, &resume,
 			  c->err, ERR_LEN) < 0 ||
 	    json_get_bool(c->body, "snapshot", "enable_diff_snapshots", false,
-			  &flag, c->err, ERR_LEN) < 0 ||
+			  &track, c->err, ERR_LEN) < 0 ||
 	    json_get_bool(c->body, "snapshot", "track_dirty_pages", false,
-			  &flag, c->err, ERR_LEN) < 0 ||
-	    json_get_bool(c->body, "snapshot", "clock_realtime", false, &flag,
-			  c->err, ERR_LEN) < 0)
+			  &track2, c->err, ERR_LEN) < 0 ||
+	    json_get_bool(c->body, "snapshot", "clock_realtime", false,
+			  &realtime, c->err, ERR_LEN) < 0)
 		return fault(resp, 400, c->err);
+	if (realtime)
+		return fault(resp, 400, "clock_realtime is not supported by figment yet: kvmclock resumes where it stood.");
 	if (backend && !json_is_null(backend)) {
 		if (mem)
 			return fault(resp, 400, "snapshot: give either `mem_backend` or `mem_file_path`, not both");
@@ -524,7 +525,8 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 	ret = bridge_call(c->r->bridge,
 			  &(struct bridge_msg){ .op = BRIDGE_SNAPSHOT_LOAD,
 						.path = state, .mem_path = mem,
-						.resume = resume },
+						.resume = resume,
+						.track_dirty = track || track2 },
 			  c->r->start_timeout_ms, c->err, ERR_LEN);
 	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
 }

@@ -58,8 +58,8 @@ int machine_config_from_json(const json_t *j, struct machine_config *m,
 			    errlen);
 	if (ret < 0)
 		return ret;
-	if (dirty)
-		fail("%s: track_dirty_pages is not supported by figment yet", WHAT);
+	if (ret == 0)
+		n.track_dirty_pages = dirty;
 	ret = json_get_enum(j, WHAT, "huge_pages", false, huge_pages, false,
 			    &huge, err, errlen);
 	if (ret < 0)
@@ -85,5 +85,6 @@ json_t *machine_config_to_json(const struct machine_config *m)
 	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count",
 			 (json_int_t)m->vcpu_count, "mem_size_mib",
 			 (json_int_t)m->mem_size_mib, "smt", m->smt,
-			 "track_dirty_pages", 0, "huge_pages", "None");
+			 "track_dirty_pages", m->track_dirty_pages, "huge_pages",
+			 "None");
 }

@@ -25,6 +25,9 @@ struct machine_config {
 	 * characters. */
 	char *hypervisor_vendor;
 	bool hide_hypervisor;
+	/* KVM logs the pages the guest writes, so that Diff snapshots can
+	 * write only those (Firecracker's machine-config field) */
+	bool track_dirty_pages;
 };
 
 struct boot_source_config {

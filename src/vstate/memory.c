@@ -2,6 +2,7 @@
 #include "vstate/memory.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -78,8 +79,10 @@ void guest_memory_init_from(struct guest_memory *mem, uint64_t gpa, void *host,
 
 void guest_memory_destroy(struct guest_memory *mem)
 {
-	for (int i = 0; i < mem->nr_regions; i++)
+	for (int i = 0; i < mem->nr_regions; i++) {
 		munmap(mem->regions[i].host, mem->regions[i].size);
+		free(mem->regions[i].vmm_dirty);
+	}
 	memset(mem, 0, sizeof(*mem));
 }
 
@@ -127,4 +130,40 @@ uint64_t guest_memory_low_end(const struct guest_memory *mem)
 	if (mem->nr_regions == 0 || mem->regions[0].gpa != 0)
 		return 0;
 	return mem->regions[0].size;
+}
+
+int guest_memory_track_dirty(struct guest_memory *mem)
+{
+	for (int i = 0; i < mem->nr_regions; i++) {
+		struct guest_region *r = &mem->regions[i];
+		uint64_t pages = r->size / 4096;
+
+		if (r->vmm_dirty)
+			continue;
+		r->vmm_dirty = calloc((pages + 63) / 64, sizeof(uint64_t));
+		if (!r->vmm_dirty)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void guest_memory_mark_dirty(const struct guest_memory *mem, uint64_t gpa,
+			     uint64_t len)
+{
+	if (len == 0)
+		return;
+	for (int i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		uint64_t first, last;
+
+		if (!r->vmm_dirty || gpa < r->gpa ||
+		    range_outside(gpa - r->gpa, len, r->size))
+			continue;
+		first = (gpa - r->gpa) / 4096;
+		last = (gpa - r->gpa + len - 1) / 4096;
+		for (uint64_t p = first; p <= last; p++)
+			__atomic_or_fetch(&r->vmm_dirty[p / 64], 1ULL << (p % 64),
+					  __ATOMIC_RELAXED);
+		return;
+	}
 }

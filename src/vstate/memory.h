@@ -22,6 +22,10 @@ struct guest_region {
 	 * (pages the guest has not written read from the file) */
 	bool from_file;
 	uint64_t file_offset;
+	/* With dirty tracking: one bit per page the VMM itself wrote (device
+	 * buffers, used rings), which KVM's dirty log does not see; NULL
+	 * without. */
+	uint64_t *vmm_dirty;
 };
 
 struct guest_memory {
@@ -79,6 +83,15 @@ int guest_memory_save(const struct guest_memory *mem, int fd,
  * in @err. */
 int guest_memory_create_from_file(struct guest_memory *mem, uint64_t size,
 				  int fd, char *err, size_t errlen);
+
+/* Dirty tracking of the VMM's own writes (see guest_region.vmm_dirty):
+ * allocates the bitmaps; 0 or -ENOMEM. */
+int guest_memory_track_dirty(struct guest_memory *mem);
+
+/* Marks [@gpa, @gpa + @len) as written by the VMM; nothing without
+ * tracking. Any thread. */
+void guest_memory_mark_dirty(const struct guest_memory *mem, uint64_t gpa,
+			     uint64_t len);
 
 /* End of the RAM region that starts at 0 (the low region). */
 uint64_t guest_memory_low_end(const struct guest_memory *mem);

@@ -109,15 +109,20 @@ fail:
 	return ret;
 }
 
-/* Registers every region of vm->mem with KVM. */
+/* Registers every region of vm->mem with KVM (slot i is region i). */
 static int vm_register_memory(struct vm *vm, char *err, size_t errlen)
 {
 	int ret;
 
+	if (vm->track_dirty && guest_memory_track_dirty(&vm->mem)) {
+		snprintf(err, errlen, "out of memory for the dirty page bitmaps");
+		return -ENOMEM;
+	}
 	for (int i = 0; i < vm->mem.nr_regions; i++) {
 		const struct guest_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region slot = {
 			.slot = vm->nr_slots,
+			.flags = vm->track_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 			.guest_phys_addr = r->gpa,
 			.memory_size = r->size,
 			.userspace_addr = (uintptr_t)r->host,
@@ -154,6 +159,24 @@ int vm_add_memory_from_file(struct vm *vm, uint64_t size, int fd, char *err,
 	int ret = guest_memory_create_from_file(&vm->mem, size, fd, err, errlen);
 
 	return ret ? ret : vm_register_memory(vm, err, errlen);
+}
+
+int vm_take_dirty(struct vm *vm, int i, uint64_t *bitmap)
+{
+	struct guest_region *r = &vm->mem.regions[i];
+	uint64_t words = (r->size / 4096 + 63) / 64;
+	struct kvm_dirty_log log = { .slot = (uint32_t)i,
+				     .dirty_bitmap = bitmap };
+
+	if (!vm->track_dirty || i >= vm->nr_slots)
+		return -EINVAL;
+	memset(bitmap, 0, words * sizeof(uint64_t));
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return -errno;
+	for (uint64_t w = 0; w < words; w++)
+		bitmap[w] |= __atomic_exchange_n(&r->vmm_dirty[w], 0,
+						 __ATOMIC_RELAXED);
+	return 0;
 }
 
 void vm_destroy(struct vm *vm)

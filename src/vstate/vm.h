@@ -20,6 +20,8 @@ struct vm {
 	int run_size;     /* KVM_GET_VCPU_MMAP_SIZE */
 	int max_vcpus;    /* KVM_CAP_MAX_VCPUS */
 	int nr_slots;
+	/* set before vm_add_memory*(): KVM logs guest writes per page */
+	bool track_dirty;
 	struct guest_memory mem;
 	struct bus pio;   /* port I/O, 16-bit addresses */
 	struct bus mmio;  /* MMIO in guest physical space */
@@ -36,6 +38,15 @@ int vm_add_memory(struct vm *vm, uint64_t size, char *err, size_t errlen);
  * guest_memory_create_from_file()). */
 int vm_add_memory_from_file(struct vm *vm, uint64_t size, int fd, char *err,
 			    size_t errlen);
+
+/*
+ * With track_dirty: the pages of region @i written since the last call (or
+ * since the memory was added), by the guest (KVM's dirty log) or by the VMM
+ * (guest_memory_mark_dirty()), into @bitmap (one bit per page, room for
+ * the region's pages rounded up to 64), and clears both logs. 0 or a
+ * negative errno.
+ */
+int vm_take_dirty(struct vm *vm, int i, uint64_t *bitmap);
 
 void vm_destroy(struct vm *vm);
 

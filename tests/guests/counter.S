@@ -1,13 +1,15 @@
 /* (Labels from 10 up: putc_al uses 1.) Counts forever and prints each count ("count N"), with a busy delay in
  * between: the snapshot tests stop it mid-run, restore it, and check that
- * the count goes on from where it was. The count lives in a register, so a
- * restore that loses the vCPU state starts again from 1. */
+ * the count goes on from where it was. The count lives in memory, on a page
+ * of its own, so a snapshot that loses a memory write goes back in time. */
 #include "guest.h"
 	.text
 	bzimage_header
 entry64:
-	xor %r12, %r12
-10:	inc %r12
+	movq $0, count(%rip)
+10:	mov count(%rip), %r12		/* the count lives in memory: a Diff */
+	inc %r12			/* snapshot that missed its page would */
+	mov %r12, count(%rip)		/* restore an older one */
 	lea msg(%rip), %rbx
 20:	mov (%rbx), %al
 	test %al, %al
@@ -48,3 +50,5 @@ print_dec:
 	ret
 
 msg:	.asciz "count "
+	.balign 4096
+count:	.quad 0

@@ -68,14 +68,15 @@ def _api(sock, method, path, body=None):
 class Counter:
     """A counting guest behind an API socket (Firecracker mode)."""
 
-    def __init__(self, figment, guest, tmp_path, name="vm"):
+    def __init__(self, figment, guest, tmp_path, name="vm", track_dirty=False):
         self.tmp = tmp_path
         self.sock = str(tmp_path / f"{name}.sock")
         self.out = str(tmp_path / f"{name}.out")
         cfg = tmp_path / f"{name}.json"
         cfg.write_text(json.dumps({
             "boot-source": {"kernel_image_path": guest("counter.bin")},
-            "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}))
+            "machine-config": {"vcpu_count": 1, "mem_size_mib": 64,
+                               "track_dirty_pages": track_dirty}}))
         self.proc = subprocess.Popen([figment, "--api-sock", self.sock, "--config-file", str(cfg)],
                                      stdin=subprocess.DEVNULL, stdout=open(self.out, "wb"),
                                      stderr=subprocess.STDOUT)
@@ -137,6 +138,53 @@ def test_snapshot_kill_restore_goes_on_counting(figment, counter, tmp_path):
     # it goes on from where the snapshot was, not from 1
     assert c[0] >= 3 and c[0] <= before + 1, (before, c[:5])
     assert c == list(range(c[0], c[0] + len(c))), c
+
+
+def test_diff_snapshot_restores_the_later_state(figment, guest, tmp_path):
+    """Full snapshot, more counting, a Diff onto the same memory file: the
+    restore goes on from the later count (the count lives in guest memory,
+    so a Diff that missed its page would go back to the earlier one)."""
+    c = Counter(figment, guest, tmp_path, track_dirty=True)
+    try:
+        _wait_count(c.out, 2, c.proc)
+        snap = tmp_path / "snap"
+        assert _snapshot(figment, c.sock, snap).returncode == 0
+        full_at = _counts(c.out)[-1]
+        _wait_count(c.out, full_at + 4, c.proc)
+        r = _snapshot(figment, c.sock, snap, "--diff", "--paused")
+        assert r.returncode == 0, r.stderr
+        diff_at = _counts(c.out)[-1]
+        assert diff_at >= full_at + 4
+    finally:
+        c.kill()
+    out = str(tmp_path / "r.out")
+    p = _restore(figment, snap, out)
+    try:
+        _wait_count(out, diff_at + 1, p)
+    finally:
+        _stop(p)
+    assert _counts(out)[0] in (diff_at, diff_at + 1), (full_at, diff_at, _counts(out)[:3])
+
+
+def test_diff_needs_tracking_and_a_base(figment, guest, tmp_path):
+    c = Counter(figment, guest, tmp_path)  # no track_dirty_pages
+    try:
+        _wait_count(c.out, 1, c.proc)
+        assert c.api("PATCH", "/vm", {"state": "Paused"})[0] == 204
+        body = {"snapshot_type": "Diff", "snapshot_path": str(tmp_path / "s"),
+                "mem_file_path": str(tmp_path / "m")}
+        st, b = c.api("PUT", "/snapshot/create", body)
+        assert st == 400 and "track_dirty_pages" in b["fault_message"]
+    finally:
+        c.kill()
+    c = Counter(figment, guest, tmp_path, name="t", track_dirty=True)
+    try:
+        _wait_count(c.out, 1, c.proc)
+        assert c.api("PATCH", "/vm", {"state": "Paused"})[0] == 204
+        st, b = c.api("PUT", "/snapshot/create", body)
+        assert st == 400 and "Full snapshot first" in b["fault_message"]
+    finally:
+        c.kill()
 
 
 def test_one_snapshot_restored_twice_at_once(figment, counter, tmp_path):
@@ -210,8 +258,6 @@ def test_create_while_running_and_into_a_missing_folder(counter, tmp_path):
     missing = {"snapshot_path": str(tmp_path / "no" / "s"), "mem_file_path": str(tmp_path / "no" / "m")}
     st, b = counter.api("PUT", "/snapshot/create", missing)
     assert st == 400 and "memory file" in b["fault_message"], b
-    st, b = counter.api("PUT", "/snapshot/create", dict(body, snapshot_type="Diff"))
-    assert st == 400 and "Diff" in b["fault_message"]
     # still usable: a good one now
     assert counter.api("PUT", "/snapshot/create", body)[0] == 204
     assert os.path.exists(body["snapshot_path"]) and os.path.exists(body["mem_file_path"])

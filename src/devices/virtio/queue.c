@@ -130,6 +130,9 @@ static int chain_add(const struct virtq *q, struct virtq_chain *c,
 	s->write = write;
 	s->host = host;
 	if (write) {
+		/* The device may write it: a Diff snapshot must see that,
+		 * which KVM's dirty log (guest writes only) does not. */
+		guest_memory_mark_dirty(q->mem, d->addr, d->len);
 		c->write_len += d->len;
 	} else {
 		c->nr_read++;
@@ -284,6 +287,7 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 	slot = q->used + USED_RING +
 	       8 * (uint64_t)(q->used_idx & (q->size - 1));
 	memcpy(slot, &e, sizeof(e));
+	guest_memory_mark_dirty(q->mem, q->used_gpa, USED_BYTES(q->size));
 	q->used_idx++;
 	q->inflight--;
 	/* Release: the element is visible before the index that covers it. */
