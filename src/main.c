@@ -507,8 +507,13 @@ static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
 		fprintf(stderr, "%s: cannot set up the event loop\n", prog);
 		return VMM_EXIT_ERROR;
 	}
-	ret = snapshot_restore(&vmm, state, mem, &cfg->serial, false, err,
-			       sizeof(err));
+	ret = snapshot_restore(&vmm, state, mem,
+			       &(struct snapshot_restore_opts){
+				       .serial = &cfg->serial,
+				       .drives = cfg->drives,
+				       .nr_drives = cfg->nr_drives,
+			       },
+			       err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "%s: cannot restore '%s': %s\n", prog, ra->restore,
 			err);
@@ -549,6 +554,17 @@ static int cmd_run(int argc, char **argv)
 	if (ret)
 		goto out_cfg;
 	if (ra.restore) {
+		/* The snapshot says what the machine is: only the console and
+		 * drive files (--drive id=,path=) are the restorer's. */
+		if (cfg.boot.kernel_image_path || cfg.boot.initrd_path ||
+		    cfg.boot.boot_args || cfg.machine.vcpu_count != 1 ||
+		    cfg.machine.mem_size_mib != 128 ||
+		    cfg.machine.hypervisor_vendor || cfg.machine.hide_hypervisor ||
+		    cfg.entropy) {
+			ret = usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --api-sock, --paused and the log options apply",
+					  "--restore");
+			goto out_cfg;
+		}
 		ret = run_restored(&ra, &cfg);
 		goto out_cfg;
 	}

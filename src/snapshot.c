@@ -322,10 +322,37 @@ int snapshot_create(struct vmm *vmm, const char *state_path,
 
 /* ---- restore ----------------------------------------------------------- */
 
+/* Points the drives @opts names at their new files. */
+static int override_drives(struct vm_config *cfg,
+			   const struct snapshot_restore_opts *opts, char *err,
+			   size_t errlen)
+{
+	for (int i = 0; i < opts->nr_drives; i++) {
+		const struct drive_config *o = &opts->drives[i];
+		int k = 0;
+		char *path;
+
+		while (k < cfg->nr_drives && strcmp(cfg->drives[k].id, o->id))
+			k++;
+		if (k == cfg->nr_drives) {
+			snprintf(err, errlen, "the snapshot has no drive '%s' to override",
+				 o->id);
+			return -EINVAL;
+		}
+		path = strdup(o->path_on_host);
+		if (!path)
+			return -ENOMEM;
+		free(cfg->drives[k].path_on_host);
+		cfg->drives[k].path_on_host = path;
+	}
+	return 0;
+}
+
 static int restore_config(const struct snap_file *f, struct vm_config *cfg,
-			  const struct serial_config *serial, char *err,
+			  const struct snapshot_restore_opts *opts, char *err,
 			  size_t errlen)
 {
+	const struct serial_config *serial = opts->serial;
 	const struct snap_section *s = snap_file_find(f, SNAPSHOT_SEC_CONFIG, 0);
 	const struct snap_section *m = snap_file_find(f, SNAPSHOT_SEC_MEMORY, 0);
 	char why[CONFIG_ERR_MAX];
@@ -358,7 +385,9 @@ static int restore_config(const struct snap_file *f, struct vm_config *cfg,
 	cfg->serial.path = serial->path ? strdup(serial->path) : NULL;
 	if (serial->path && !cfg->serial.path)
 		return -ENOMEM;
-	return 0;
+	if (opts->track_dirty)
+		cfg->machine.track_dirty_pages = true;
+	return override_drives(cfg, opts, err, errlen);
 }
 
 static int restore_vcpus(struct vmm *vmm, const struct snap_file *f,
@@ -448,8 +477,9 @@ static int restore_devices(struct vmm *vmm, const struct snap_file *f,
 }
 
 int snapshot_restore(struct vmm *vmm, const char *state_path,
-		     const char *mem_path, const struct serial_config *serial,
-		     bool track_dirty, char *err, size_t errlen)
+		     const char *mem_path,
+		     const struct snapshot_restore_opts *opts, char *err,
+		     size_t errlen)
 {
 	const struct snap_section *vs;
 	struct snap_file f = { 0 };
@@ -468,7 +498,7 @@ int snapshot_restore(struct vmm *vmm, const char *state_path,
 		goto out;
 	}
 	vm_config_free(&vmm->owned_cfg);
-	if (restore_config(&f, &vmm->owned_cfg, serial, err, errlen)) {
+	if (restore_config(&f, &vmm->owned_cfg, opts, err, errlen)) {
 		ret = VMM_EXIT_CONFIG;
 		goto out;
 	}
@@ -478,8 +508,6 @@ int snapshot_restore(struct vmm *vmm, const char *state_path,
 		ret = VMM_EXIT_CONFIG;
 		goto out;
 	}
-	if (track_dirty)
-		vmm->owned_cfg.machine.track_dirty_pages = true;
 	mem_fd = safe_open(mem_path, O_RDONLY, 0, SAFE_OPEN_REG, 0,
 			   "memory file", &mem_st, err, errlen);
 	if (mem_fd < 0) {

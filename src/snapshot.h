@@ -52,13 +52,25 @@ int snapshot_create(struct vmm *vmm, const char *state_path,
  * CPU vendor or CPU features this host's KVM cannot give), builds the
  * machine it describes over @mem_path, and puts all state back. The vCPUs
  * are created, not started: vmm_start() follows. The configuration lives in
- * vmm->owned_cfg; its serial settings come from @serial, not the file, and
- * dirty pages are tracked when the snapshot's VM did or @track_dirty. On
+ * vmm->owned_cfg; its serial settings come from @opts, not the file, its
+ * drives' files too where @opts names them, and dirty pages are tracked
+ * when the snapshot's VM did or opts->track_dirty. On
  * failure nothing of the VM is left (vmm_release_vm() done). 0, or a
  * vmm_exit status with a one-line reason in @err.
  */
+/* What a restore may change of the snapshot's configuration. */
+struct snapshot_restore_opts {
+	const struct serial_config *serial; /* the console: this process's */
+	bool track_dirty;		    /* log dirty pages (Diff) */
+	/* new backing files for drives, by id (only id and path_on_host
+	 * are used); as Firecracker's network_overrides, for drives */
+	const struct drive_config *drives;
+	int nr_drives;
+};
+
 int snapshot_restore(struct vmm *vmm, const char *state_path,
-		     const char *mem_path, const struct serial_config *serial,
-		     bool track_dirty, char *err, size_t errlen);
+		     const char *mem_path,
+		     const struct snapshot_restore_opts *opts, char *err,
+		     size_t errlen);
 
 #endif

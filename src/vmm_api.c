@@ -57,7 +57,8 @@ static int api_snapshot_create(void *opaque, const char *state_path,
 
 static int api_snapshot_load(void *opaque, const char *state_path,
 			     const char *mem_path, bool resume, bool track_dirty,
-			     char *err, size_t errlen)
+			     const struct vm_config *overrides, char *err,
+			     size_t errlen)
 {
 	struct vmm *vmm = opaque;
 	struct serial_config serial = { .mode = SERIAL_STDIO };
@@ -67,7 +68,13 @@ static int api_snapshot_load(void *opaque, const char *state_path,
 		snprintf(err, errlen, "the microVM was already started");
 		return -EINVAL;
 	}
-	ret = snapshot_restore(vmm, state_path, mem_path, &serial, track_dirty,
+	ret = snapshot_restore(vmm, state_path, mem_path,
+			       &(struct snapshot_restore_opts){
+				       .serial = &serial,
+				       .track_dirty = track_dirty,
+				       .drives = overrides ? overrides->drives : NULL,
+				       .nr_drives = overrides ? overrides->nr_drives : 0,
+			       },
 			       err, errlen);
 	if (ret)
 		return -EINVAL;

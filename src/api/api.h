@@ -46,10 +46,12 @@ struct api_vmm_ops {
 			       const char *mem_path, bool diff, char *err,
 			       size_t errlen);
 	/* Builds the VM from a snapshot, running when @resume, else paused
-	 * (PUT /snapshot/load, before any VM exists). */
+	 * (PUT /snapshot/load, before any VM exists). @overrides->drives
+	 * (id and path_on_host) replace the snapshot's drive files. */
 	int (*snapshot_load)(void *vmm, const char *state_path,
 			     const char *mem_path, bool resume,
-			     bool track_dirty, char *err, size_t errlen);
+			     bool track_dirty, const struct vm_config *overrides,
+			     char *err, size_t errlen);
 };
 
 struct api_options {

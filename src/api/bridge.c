@@ -111,7 +111,8 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 		if (ops->snapshot_load)
 			ret = ops->snapshot_load(b->vmm, r->path, r->mem_path,
 						 r->resume, r->track_dirty,
-						 r->err, sizeof(r->err));
+						 &r->cfg, r->err,
+						 sizeof(r->err));
 		if (!ret)
 			bridge_set_vm_state(b, r->resume ? VM_RUNNING : VM_PAUSED);
 		else if (bridge_vm_state(b) == VM_STARTING)

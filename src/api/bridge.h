@@ -28,7 +28,7 @@ enum bridge_op {
 /* One request to the VMM thread: the operation and what it uses. */
 struct bridge_msg {
 	enum bridge_op op;
-	const struct vm_config *cfg; /* START */
+	const struct vm_config *cfg; /* START; SNAPSHOT_LOAD: drive overrides */
 	const char *drive_id;	     /* DRIVE_UPDATE */
 	const char *path;	     /* DRIVE_UPDATE: the new file;
 				      * SNAPSHOT_*: the state file */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config_json.h"
 #include "config/json_util.h"
@@ -462,21 +463,69 @@ static int put_snapshot_create(struct call *c, struct http_response *resp)
 	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
 }
 
+/* figment's `drive_overrides`: [{"drive_id": ..., "path_on_host": ...}],
+ * each file checked to open (as a drive is, read-only here: the drive's
+ * mode is the snapshot's). */
+static int drive_overrides_from_json(const json_t *arr, struct vm_config *o,
+				     char *err, size_t errlen)
+{
+	static const char *const fields[] = { "drive_id", "path_on_host", NULL };
+	size_t i;
+	json_t *v;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > CONFIG_MAX_DRIVES) {
+		snprintf(err, errlen,
+			 "snapshot: `drive_overrides` must be an array of at most %d drives",
+			 CONFIG_MAX_DRIVES);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, v) {
+		struct drive_config *d = &o->drives[o->nr_drives];
+		const char *id = NULL, *path = NULL;
+		int fd;
+
+		if (json_check_fields(v, "drive_overrides", fields, err, errlen) ||
+		    json_get_string(v, "drive_overrides", "drive_id", true, &id,
+				    err, errlen) ||
+		    json_get_string(v, "drive_overrides", "path_on_host", true,
+				    &path, err, errlen))
+			return -EINVAL;
+		if (!config_id_valid(id)) {
+			snprintf(err, errlen, "drive_overrides: invalid drive_id `%s`", id);
+			return -EINVAL;
+		}
+		snprintf(d->id, sizeof(d->id), "%s", id);
+		d->path_on_host = strdup(path);
+		if (!d->path_on_host)
+			return -ENOMEM;
+		o->nr_drives++;
+		fd = drive_open_backing(d->id, path, true, NULL, err, errlen);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
+}
+
 static int put_snapshot_load(struct call *c, struct http_response *resp)
 {
 	static const char *const fields[] = {
 		"snapshot_path", "mem_file_path", "mem_backend", "resume_vm",
 		"enable_diff_snapshots", "track_dirty_pages", "network_overrides",
-		"vsock_override", "clock_realtime", NULL
+		"vsock_override", "clock_realtime", "drive_overrides", NULL
 	};
 	static const char *const backend_fields[] = { "backend_type",
 						      "backend_path", NULL };
 	static const char *const backends[] = { "File", "Uffd", NULL };
 	const char *state = NULL, *mem = NULL;
 	const json_t *backend = json_object_get(c->body, "mem_backend");
+	struct vm_config overrides;
 	bool resume = false, track = false, track2 = false, realtime = false;
 	int type = 0, ret;
 
+	vm_config_init(&overrides);
 	if (json_check_fields(c->body, "snapshot", fields, c->err, ERR_LEN) ||
 	    json_get_string(c->body, "snapshot", "snapshot_path", true, &state,
 			    c->err, ERR_LEN) ||
@@ -517,17 +566,29 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 		     !json_is_null(json_object_get(c->body, "vsock_override"))))
 			return fault(resp, 400, "Network and vsock overrides are not supported by figment yet: it has neither device.");
 	}
-	if (bridge_vm_state(c->r->bridge) != VM_NOT_STARTED)
+	ret = drive_overrides_from_json(json_object_get(c->body, "drive_overrides"),
+					&overrides, c->err, ERR_LEN);
+	if (ret) {
+		vm_config_free(&overrides);
+		return fault(resp, 400, c->err);
+	}
+	if (bridge_vm_state(c->r->bridge) != VM_NOT_STARTED) {
+		vm_config_free(&overrides);
 		return fault(resp, 400, "Loading a snapshot is not allowed after the microVM started or a snapshot was loaded.");
-	if (c->r->configured)
+	}
+	if (c->r->configured) {
+		vm_config_free(&overrides);
 		return fault(resp, 400, "Loading a snapshot is not allowed after the microVM was configured.");
+	}
 	bridge_set_vm_state(c->r->bridge, VM_STARTING);
 	ret = bridge_call(c->r->bridge,
 			  &(struct bridge_msg){ .op = BRIDGE_SNAPSHOT_LOAD,
 						.path = state, .mem_path = mem,
 						.resume = resume,
-						.track_dirty = track || track2 },
+						.track_dirty = track || track2,
+						.cfg = &overrides },
 			  c->r->start_timeout_ms, c->err, ERR_LEN);
+	vm_config_free(&overrides);
 	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
 }
 

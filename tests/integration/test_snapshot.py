@@ -378,5 +378,34 @@ def test_vm_with_a_drive_restores_with_it_and_a_missing_drive_is_refused(figment
         _wait_count(rout, 3, r)
     finally:
         assert _stop(r) == STOPPED
-    disk.unlink()
+    moved = tmp_path / "moved.img"
+    disk.rename(moved)
     _restore_fails(figment, snap, ["drive 'd'", str(disk), "No such file"])
+    # the drive's new place given at restore
+    rout = str(tmp_path / "o.out")
+    r = _restore(figment, snap, rout, "--drive", f"id=d,path={moved}")
+    try:
+        _wait_count(rout, 3, r)
+    finally:
+        assert _stop(r) == STOPPED
+    res = run([figment, "run", "--restore", str(snap), "--drive", f"id=nope,path={moved}"],
+              timeout=30)
+    assert res.returncode == CONFIG and "no drive 'nope'" in res.stderr, res.stderr
+    res = run([figment, "run", "--restore", str(snap), "--mem", "512"], timeout=30)
+    assert res.returncode == 2 and "comes from the snapshot" in res.stderr
+    # and through the API
+    sock2, out2 = str(tmp_path / "l.sock"), str(tmp_path / "l.out")
+    p2 = subprocess.Popen([figment, "--api-sock", sock2], stdin=subprocess.DEVNULL,
+                          stdout=open(out2, "wb"), stderr=subprocess.STDOUT)
+    try:
+        _wait_sock(sock2, p2)
+        body = {"snapshot_path": str(snap / "state"), "mem_file_path": str(snap / "memory"),
+                "resume_vm": True,
+                "drive_overrides": [{"drive_id": "d", "path_on_host": str(tmp_path / "gone")}]}
+        st, b = _api(sock2, "PUT", "/snapshot/load", body)
+        assert st == 400 and "gone" in b["fault_message"]
+        body["drive_overrides"][0]["path_on_host"] = str(moved)
+        assert _api(sock2, "PUT", "/snapshot/load", body)[0] == 204
+        _wait_count(out2, 3, p2)
+    finally:
+        _stop(p2)
