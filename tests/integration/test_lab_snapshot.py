@@ -24,7 +24,10 @@ VMS = {
     "cloud1": ("/guest/cloud-bzImage", "/guest/initramfs-cloud.cpio.gz", 1, 256),
     "cloud2": ("/guest/cloud-bzImage", "/guest/initramfs-cloud.cpio.gz", 2, 256),
     "disk": ("/guest/bzImage", "/guest/initramfs.cpio.gz", 1, 128),
+    "diff": ("/guest/bzImage", "/guest/initramfs.cpio.gz", 2, 128),
 }
+# the per-VM loop covers these; "diff" has its own steps
+LOOPED = ["min1", "min2", "cloud1", "cloud2", "disk"]
 DISK_TICKER = ("echo kept > /tmp/file; i=0; while true; do i=$((i+1)); echo $i > /disk-tick; sync; "
                "echo TICK $i $(cat /tmp/file) $(cut -d. -f1 /proc/uptime); sleep 0.3; done")
 
@@ -50,6 +53,22 @@ for v in min1 min2 cloud1 cloud2 disk; do
 	grep TICK /tmp/vm2.out | sed 's/^/RESTORED /'
 	grep -v TICK /tmp/vm2.out | tail -3
 done
+echo "=== diff"
+rm -rf /tmp/snap /tmp/a.sock
+figment --api-sock /tmp/a.sock --config-file /extra/vm-diff.json > /tmp/vm1.out 2>&1 &
+pid=$!
+i=0; while ! grep -q "TICK 3 " /tmp/vm1.out && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+figment snapshot --api-sock /tmp/a.sock --out /tmp/snap; echo "FULL-EXIT $?"
+echo "AT-FULL $(grep TICK /tmp/vm1.out | tail -1)"
+i=0; while ! grep -q "TICK 9 " /tmp/vm1.out && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+figment snapshot --api-sock /tmp/a.sock --out /tmp/snap --diff --paused; echo "DIFF-EXIT $?"
+echo "AT-DIFF $(grep TICK /tmp/vm1.out | tail -1)"
+kill -9 $pid; wait $pid 2>/dev/null
+timeout 60 figment run --restore /tmp/snap > /tmp/vm2.out 2>&1 &
+rpid=$!
+i=0; while [ $(grep -c TICK /tmp/vm2.out) -lt 3 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+kill $rpid; wait $rpid
+grep TICK /tmp/vm2.out | sed 's/^/RESTORED /'
 echo "=== reread"
 timeout 120 figment run --kernel /guest/bzImage --initrd /guest/initramfs.cpio.gz \
 	--drive id=root,path=/tmp/root.ext4,root=on \
@@ -69,6 +88,8 @@ def lab(tmp_path_factory):
                               "boot_args": 'console=ttyS0 reboot=k panic=-1 quiet pci=off '
                                            f'fig_run="{DISK_TICKER if name == "disk" else TICKER}"'},
               "machine-config": {"vcpu_count": cpus, "mem_size_mib": mem}}
+        if name == "diff":
+            vm["machine-config"]["track_dirty_pages"] = True
         if name == "disk":
             vm["drives"] = [{"drive_id": "root", "path_on_host": "/tmp/root.ext4",
                              "is_root_device": True, "is_read_only": False}]
@@ -81,7 +102,7 @@ def lab(tmp_path_factory):
     return sections
 
 
-@pytest.mark.parametrize("vm", list(VMS))
+@pytest.mark.parametrize("vm", LOOPED)
 def test_restored_guest_goes_on(lab, vm):
     out = lab.get(vm)
     assert out is not None, lab
@@ -111,7 +132,19 @@ def test_restored_guest_writes_reach_its_disk(lab):
     assert int(on_disk.group(1)) >= ticks[-1], (ticks, on_disk.group(1))
 
 
+def test_diff_snapshot_restores_the_later_state(lab):
+    out = lab["diff"]
+    assert "FULL-EXIT 0" in out and "DIFF-EXIT 0" in out, out
+    full = int(re.search(r"^AT-FULL TICK (\d+) ", out, re.M).group(1))
+    diff = int(re.search(r"^AT-DIFF TICK (\d+) ", out, re.M).group(1))
+    ticks = [int(t) for t in re.findall(r"^RESTORED TICK (\d+) kept ", out, re.M)]
+    assert diff > full + 3 and ticks, out
+    # the later state, not the full snapshot's
+    assert ticks[0] in (diff, diff + 1), (full, diff, ticks)
+
+
 def test_memory_file_holds_only_what_the_guest_touched(lab):
-    for vm, (_, _, _, mem) in VMS.items():
+    for vm in LOOPED:
+        mem = VMS[vm][3]
         kib = int(re.search(r"^MEMORY-KIB (\d+)$", lab[vm], re.M).group(1))
         assert 0 < kib < mem * 1024 * 0.9, (vm, kib)
