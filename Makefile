@@ -29,7 +29,12 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
         bench fuzz fuzz-replay clean format
 
 all: figment
-figment: $(BUILD)/figment
+figment: $(BUILD)/figment $(BUILD)/figment-uffd-handler
+
+# The page-fault handler for snapshot restores with the Uffd backend.
+$(BUILD)/figment-uffd-handler: tools/uffd/uffd-handler.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FIG_CFLAGS) $(LDFLAGS) $(STATIC) -o $@ $< -ljansson
 
 # Everything but main.c is built once into one library that the binaries
 # (figment, the unit tests) link.

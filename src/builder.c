@@ -258,13 +258,14 @@ static char *builder_cmdline(struct vmm *vmm, const char *devices,
 
 /*
  * Attach steps both recipes share: the KVM VM with its irqchip and PIT,
- * guest RAM (fresh, or mapped from the snapshot memory file @mem_fd when it
- * is not -1), the legacy devices and the virtio devices. 0 or a vmm_exit
- * status.
+ * guest RAM (fresh, or from @src for a restore), the legacy devices and the
+ * virtio devices. 0 or a vmm_exit status.
  */
-static int builder_machine(struct vmm *vmm, int mem_fd, char *err,
+static int builder_machine(struct vmm *vmm,
+			   const struct vmm_memory_source *src, char *err,
 			   size_t errlen)
 {
+	uint64_t size = vmm->cfg->machine.mem_size_mib << 20;
 	const struct machine_config *m = &vmm->cfg->machine;
 	int ret = vm_create(&vmm->vm, "/dev/kvm", err, errlen);
 
@@ -276,12 +277,16 @@ static int builder_machine(struct vmm *vmm, int mem_fd, char *err,
 		return VMM_EXIT_CONFIG;
 	}
 	vmm->vm.track_dirty = m->track_dirty_pages;
-	ret = mem_fd < 0 ? vm_add_memory(&vmm->vm, m->mem_size_mib << 20, err,
-					 errlen) :
-			   vm_add_memory_from_file(&vmm->vm, m->mem_size_mib << 20,
-						   mem_fd, err, errlen);
+	if (!src)
+		ret = vm_add_memory(&vmm->vm, size, err, errlen);
+	else if (src->fd >= 0)
+		ret = vm_add_memory_from_file(&vmm->vm, size, src->fd, err,
+					      errlen);
+	else
+		ret = vm_add_memory_uffd(&vmm->vm, size, src->uffd_sock, err,
+					 errlen);
 	if (ret)
-		return mem_fd < 0 ? VMM_EXIT_KVM : VMM_EXIT_CONFIG;
+		return src ? VMM_EXIT_CONFIG : VMM_EXIT_KVM;
 	vmm->vm.pio.metric_unclaimed_reads = metrics_counter("pio", "unclaimed_reads");
 	vmm->vm.pio.metric_unclaimed_writes = metrics_counter("pio", "unclaimed_writes");
 	vmm->vm.mmio.metric_unclaimed_reads = metrics_counter("mmio", "unclaimed_reads");
@@ -311,13 +316,14 @@ static int builder_machine(struct vmm *vmm, int mem_fd, char *err,
 }
 
 int vmm_build_restored(struct vmm *vmm, const struct vm_config *cfg,
-		       int mem_fd, char *err, size_t errlen)
+		       const struct vmm_memory_source *src, char *err,
+		       size_t errlen)
 {
 	int ret;
 
 	vmm->cfg = cfg;
 	vmm->timer.start_ns = vmm->timer.start_ns ?: boot_timer_now_ns();
-	ret = builder_machine(vmm, mem_fd, err, errlen);
+	ret = builder_machine(vmm, src, err, errlen);
 	if (!ret)
 		ret = builder_create_vcpus(vmm, err, errlen);
 	return ret;
@@ -413,7 +419,7 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	free(cmdline);
 	cmdline = NULL;
 
-	ret = builder_machine(vmm, -1, err, errlen);
+	ret = builder_machine(vmm, NULL, err, errlen);
 	if (ret)
 		goto out;
 	acpi.devices = vmm->virtio.acpi;

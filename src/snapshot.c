@@ -508,15 +508,22 @@ int snapshot_restore(struct vmm *vmm, const char *state_path,
 		ret = VMM_EXIT_CONFIG;
 		goto out;
 	}
-	mem_fd = safe_open(mem_path, O_RDONLY, 0, SAFE_OPEN_REG, 0,
-			   "memory file", &mem_st, err, errlen);
-	if (mem_fd < 0) {
-		ret = VMM_EXIT_CONFIG;
-		goto out;
+	if (!opts->uffd) {
+		mem_fd = safe_open(mem_path, O_RDONLY, 0, SAFE_OPEN_REG, 0,
+				   "memory file", &mem_st, err, errlen);
+		if (mem_fd < 0) {
+			ret = VMM_EXIT_CONFIG;
+			goto out;
+		}
+		vmm->mapped_mem_dev = mem_st.st_dev;
+		vmm->mapped_mem_ino = mem_st.st_ino;
 	}
-	vmm->mapped_mem_dev = mem_st.st_dev;
-	vmm->mapped_mem_ino = mem_st.st_ino;
-	ret = vmm_build_restored(vmm, &vmm->owned_cfg, mem_fd, err, errlen);
+	ret = vmm_build_restored(vmm, &vmm->owned_cfg,
+				 &(struct vmm_memory_source){
+					 .fd = mem_fd,
+					 .uffd_sock = opts->uffd ? mem_path : NULL,
+				 },
+				 err, errlen);
 	if (ret)
 		goto out;
 	/* Devices first (they need no vCPU), then the irqchips, whose

@@ -62,6 +62,9 @@ int snapshot_create(struct vmm *vmm, const char *state_path,
 struct snapshot_restore_opts {
 	const struct serial_config *serial; /* the console: this process's */
 	bool track_dirty;		    /* log dirty pages (Diff) */
+	/* mem_path is a page-fault handler's socket (the Uffd backend), not
+	 * a memory file */
+	bool uffd;
 	/* new backing files for drives, by id (only id and path_on_host
 	 * are used); as Firecracker's network_overrides, for drives */
 	const struct drive_config *drives;

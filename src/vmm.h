@@ -88,11 +88,19 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 /*
  * The restore recipe: the same machine as vmm_build() for @cfg (the
  * configuration a snapshot carries), with guest RAM mapped privately from
- * the memory file @mem_fd, devices and vCPUs created but nothing loaded and
+ * @src (a memory file or a page-fault handler), devices and vCPUs created but nothing loaded and
  * no state set: snapshot_restore() sets it. 0 or a vmm_exit status.
  */
+/* Where a restored VM's RAM comes from: a memory file mapped privately
+ * (@fd), or a userfaultfd handler's socket (@uffd_sock, @fd -1). */
+struct vmm_memory_source {
+	int fd;
+	const char *uffd_sock;
+};
+
 int vmm_build_restored(struct vmm *vmm, const struct vm_config *cfg,
-		       int mem_fd, char *err, size_t errlen);
+		       const struct vmm_memory_source *src, char *err,
+		       size_t errlen);
 
 /* Starts the vCPU threads and hooks the console to the event loop. Runs on
  * the VMM thread. 0, or a vmm_exit status with the reason in @err. */

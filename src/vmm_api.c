@@ -56,8 +56,8 @@ static int api_snapshot_create(void *opaque, const char *state_path,
 }
 
 static int api_snapshot_load(void *opaque, const char *state_path,
-			     const char *mem_path, bool resume, bool track_dirty,
-			     const struct vm_config *overrides, char *err,
+			     const char *mem_path,
+			     const struct api_snapshot_load *how, char *err,
 			     size_t errlen)
 {
 	struct vmm *vmm = opaque;
@@ -71,14 +71,15 @@ static int api_snapshot_load(void *opaque, const char *state_path,
 	ret = snapshot_restore(vmm, state_path, mem_path,
 			       &(struct snapshot_restore_opts){
 				       .serial = &serial,
-				       .track_dirty = track_dirty,
-				       .drives = overrides ? overrides->drives : NULL,
-				       .nr_drives = overrides ? overrides->nr_drives : 0,
+				       .track_dirty = how->track_dirty,
+				       .uffd = how->uffd,
+				       .drives = how->overrides->drives,
+				       .nr_drives = how->overrides->nr_drives,
 			       },
 			       err, errlen);
 	if (ret)
 		return -EINVAL;
-	vmm->start_paused = !resume;
+	vmm->start_paused = !how->resume;
 	ret = vmm_start(vmm, err, errlen);
 	if (ret) {
 		vmm_release_vm(vmm);

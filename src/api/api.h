@@ -27,6 +27,15 @@ struct api_server;
  * with a one-line reason in @err (shown to the client as fault_message).
  * A callback may be NULL: the request is then answered as not supported.
  */
+/* How PUT /snapshot/load wants the VM back. */
+struct api_snapshot_load {
+	bool resume;	  /* running, else paused */
+	bool track_dirty; /* log dirty pages, for Diff snapshots */
+	bool uffd;	  /* mem_path is a page-fault handler's socket */
+	/* ->drives (id and path_on_host) replace the snapshot's files */
+	const struct vm_config *overrides;
+};
+
 struct api_vmm_ops {
 	/* Builds and starts the VM from @cfg, which api_start() validated with
 	 * vm_config_validate(). @cfg belongs to the caller and lives only for
@@ -45,13 +54,12 @@ struct api_vmm_ops {
 	int (*snapshot_create)(void *vmm, const char *state_path,
 			       const char *mem_path, bool diff, char *err,
 			       size_t errlen);
-	/* Builds the VM from a snapshot, running when @resume, else paused
-	 * (PUT /snapshot/load, before any VM exists). @overrides->drives
-	 * (id and path_on_host) replace the snapshot's drive files. */
+	/* Builds the VM from a snapshot (PUT /snapshot/load, before any VM
+	 * exists), as @how says. */
 	int (*snapshot_load)(void *vmm, const char *state_path,
-			     const char *mem_path, bool resume,
-			     bool track_dirty, const struct vm_config *overrides,
-			     char *err, size_t errlen);
+			     const char *mem_path,
+			     const struct api_snapshot_load *how, char *err,
+			     size_t errlen);
 };
 
 struct api_options {

@@ -21,7 +21,7 @@ struct bridge_req {
 	char *drive_id;
 	char *path;
 	char *mem_path;
-	bool resume, track_dirty, diff;
+	bool resume, track_dirty, diff, uffd;
 	int result;
 	char err[CONFIG_ERR_MAX];
 	bool done;
@@ -110,9 +110,13 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 	case BRIDGE_SNAPSHOT_LOAD:
 		if (ops->snapshot_load)
 			ret = ops->snapshot_load(b->vmm, r->path, r->mem_path,
-						 r->resume, r->track_dirty,
-						 &r->cfg, r->err,
-						 sizeof(r->err));
+						 &(struct api_snapshot_load){
+							 .resume = r->resume,
+							 .track_dirty = r->track_dirty,
+							 .uffd = r->uffd,
+							 .overrides = &r->cfg,
+						 },
+						 r->err, sizeof(r->err));
 		if (!ret)
 			bridge_set_vm_state(b, r->resume ? VM_RUNNING : VM_PAUSED);
 		else if (bridge_vm_state(b) == VM_STARTING)
@@ -253,6 +257,7 @@ int bridge_call(struct bridge *b, const struct bridge_msg *m,
 	r->resume = m->resume;
 	r->track_dirty = m->track_dirty;
 	r->diff = m->diff;
+	r->uffd = m->uffd;
 	if (m->cfg && vm_config_copy(&r->cfg, m->cfg))
 		goto nomem;
 	if ((m->drive_id && !(r->drive_id = strdup(m->drive_id))) ||

@@ -36,6 +36,7 @@ struct bridge_msg {
 	bool resume;		     /* SNAPSHOT_LOAD: run once loaded */
 	bool track_dirty;	     /* SNAPSHOT_LOAD: log dirty pages */
 	bool diff;		     /* SNAPSHOT_CREATE: a Diff snapshot */
+	bool uffd;		     /* SNAPSHOT_LOAD: mem_path is a handler's socket */
 };
 
 /* What the VM is doing, as the API sees it. */

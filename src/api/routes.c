@@ -552,8 +552,6 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 		    json_get_string(backend, "mem_backend", "backend_path", true,
 				    &mem, c->err, ERR_LEN))
 			return fault(resp, 400, c->err);
-		if (type == 1)
-			return fault(resp, 400, "The Uffd memory backend is not supported by figment yet.");
 	}
 	if (!mem)
 		return fault(resp, 400, "snapshot: `mem_backend` or `mem_file_path` is required");
@@ -586,6 +584,7 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 						.path = state, .mem_path = mem,
 						.resume = resume,
 						.track_dirty = track || track2,
+						.uffd = type == 1,
 						.cfg = &overrides },
 			  c->r->start_timeout_ms, c->err, ERR_LEN);
 	vm_config_free(&overrides);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "arch/x86/layout.h"
 #include "util/checked.h"
@@ -79,6 +80,8 @@ void guest_memory_init_from(struct guest_memory *mem, uint64_t gpa, void *host,
 
 void guest_memory_destroy(struct guest_memory *mem)
 {
+	if (mem->uffd_conn > 0)
+		close(mem->uffd_conn);
 	for (int i = 0; i < mem->nr_regions; i++) {
 		munmap(mem->regions[i].host, mem->regions[i].size);
 		free(mem->regions[i].vmm_dirty);

@@ -19,7 +19,8 @@ struct guest_region {
 	uint64_t size; /* bytes */
 	uint8_t *host; /* host mapping of [gpa, gpa + size) */
 	/* a private mapping of a snapshot's memory file at this offset
-	 * (pages the guest has not written read from the file) */
+	 * (pages the guest has not written read from the file), or pages a
+	 * userfaultfd handler fills: untouched pages are not zero */
 	bool from_file;
 	uint64_t file_offset;
 	/* With dirty tracking: one bit per page the VMM itself wrote (device
@@ -32,6 +33,10 @@ struct guest_memory {
 	struct guest_region regions[GUEST_MEMORY_MAX_REGIONS];
 	int nr_regions;
 	uint64_t total; /* bytes of RAM over all regions */
+	/* the page-fault handler's connection (memory_uffd.c), or 0 when
+	 * there is none (a zeroed struct has none): it lives as long as the
+	 * RAM */
+	int uffd_conn;
 };
 
 /*
@@ -83,6 +88,12 @@ int guest_memory_save(const struct guest_memory *mem, int fd,
  * in @err. */
 int guest_memory_create_from_file(struct guest_memory *mem, uint64_t size,
 				  int fd, char *err, size_t errlen);
+
+/* Guest RAM of @size bytes whose pages another process fills on first touch
+ * (userfaultfd, Firecracker's handshake over the Unix socket @sock_path;
+ * see memory_uffd.c). 0 or a negative errno with the reason in @err. */
+int guest_memory_create_uffd(struct guest_memory *mem, uint64_t size,
+			     const char *sock_path, char *err, size_t errlen);
 
 /* Dirty tracking of the VMM's own writes (see guest_region.vmm_dirty):
  * allocates the bitmaps; 0 or -ENOMEM. */

@@ -153,6 +153,15 @@ int vm_add_memory(struct vm *vm, uint64_t size, char *err, size_t errlen)
 	return vm_register_memory(vm, err, errlen);
 }
 
+int vm_add_memory_uffd(struct vm *vm, uint64_t size, const char *uffd_sock,
+		       char *err, size_t errlen)
+{
+	int ret = guest_memory_create_uffd(&vm->mem, size, uffd_sock, err,
+					   errlen);
+
+	return ret ? ret : vm_register_memory(vm, err, errlen);
+}
+
 int vm_add_memory_from_file(struct vm *vm, uint64_t size, int fd, char *err,
 			    size_t errlen)
 {

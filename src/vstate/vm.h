@@ -48,6 +48,11 @@ int vm_add_memory_from_file(struct vm *vm, uint64_t size, int fd, char *err,
  */
 int vm_take_dirty(struct vm *vm, int i, uint64_t *bitmap);
 
+/* The same, filled by a userfaultfd handler at @uffd_sock (see
+ * guest_memory_create_uffd()). */
+int vm_add_memory_uffd(struct vm *vm, uint64_t size, const char *uffd_sock,
+		       char *err, size_t errlen);
+
 void vm_destroy(struct vm *vm);
 
 /* Drives interrupt line @gsi to @level (1 raised, 0 lowered). */
