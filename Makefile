@@ -26,7 +26,7 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
                 $(wildcard tests/guests/pvh_*.S))
 
 .PHONY: all figment unit-tests test-guests deps guest lab demo test asan \
-        bench fuzz fuzz-replay clean format
+        bench fuzz fuzz-campaign fuzz-replay clean format
 
 all: figment
 figment: $(BUILD)/figment $(BUILD)/figment-uffd-handler
@@ -102,6 +102,11 @@ bench: deps
 
 fuzz:
 	@tools/fuzz.sh
+
+# Every harness for FUZZ_SECONDS (default 300) with a report of executions
+# and coverage (build-fuzz/campaign.md); crashes become regression inputs.
+fuzz-campaign:
+	@tools/fuzz.sh campaign
 
 # Every corpus and regression input through each harness, ASan + UBSan,
 # without libFuzzer (tests/fuzz/replay_main.c).

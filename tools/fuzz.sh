@@ -7,6 +7,12 @@
 #                                   build-fuzz/corpus/<name>/, crashes to
 #                                   build-fuzz/crashes/<name>/ (copy them into
 #                                   tests/fuzz/regressions/<name>/ once fixed)
+#   tools/fuzz.sh campaign [name...]  `make fuzz-campaign`: as run, for
+#                                   ${FUZZ_SECONDS:-300} s each, then a report
+#                                   (build-fuzz/campaign.md: executions, rate,
+#                                   coverage, corpus, crashes); crashes are
+#                                   copied to tests/fuzz/regressions/<name>/,
+#                                   where `make test` replays them until fixed
 #   tools/fuzz.sh replay [name...]  build each harness as a plain program
 #                                   (tests/fuzz/replay_main.c) with ASan and
 #                                   UBSan and replay every corpus and
@@ -39,11 +45,22 @@ extra_seeds() {
 
 mode=run
 case "${1:-}" in
-run | replay)
+run | replay | campaign)
 	mode=$1
 	shift
 	;;
 esac
+if [ "$mode" = campaign ]; then
+	SECONDS_EACH=${FUZZ_SECONDS:-300}
+	REPORT=$OUT/campaign.md
+	mkdir -p "$OUT"
+	{
+		echo "# Fuzz campaign, $(date -u +%Y-%m-%dT%H:%MZ), ${SECONDS_EACH} s per harness"
+		echo
+		echo "| harness | seconds | executions | per second | coverage (edges) | features | corpus | new crashes |"
+		echo "|---|---|---|---|---|---|---|---|"
+	} >"$REPORT"
+fi
 names=${*:-$ALL}
 
 status=0
@@ -67,9 +84,29 @@ for n in $names; do
 	$CC $CFLAGS -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o "$OUT/$n" "tests/fuzz/$n.c" $SRCS $LIBS
 	echo "fuzz: $n for ${SECONDS_EACH}s" >&2
+	before=$(ls "$OUT/crashes/$n" | wc -l)
 	"$OUT/$n" -max_total_time="$SECONDS_EACH" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$OUT/crashes/$n/" \
-		"$OUT/corpus/$n" "tests/fuzz/corpus/$n" $(extra_seeds "$n") || status=1
+		"$OUT/corpus/$n" "tests/fuzz/corpus/$n" $(extra_seeds "$n") \
+		2>"$OUT/$n.log" || status=1
+	tail -n 5 "$OUT/$n.log" >&2
+	if [ "$mode" = campaign ]; then
+		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$OUT/$n.log")
+		secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$OUT/$n.log")
+		last=$(grep -E '^#[0-9]+' "$OUT/$n.log" | tail -n 1)
+		cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+		ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+		corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
+		crashes=$(($(ls "$OUT/crashes/$n" | wc -l) - before))
+		rate=$([ -n "$secs" ] && [ "${secs:-0}" -gt 0 ] && echo $((${execs:-0} / secs)) || echo -)
+		echo "| $n | ${secs:--} | ${execs:--} | $rate | ${cov:--} | ${ft:--} | ${corp:--} | $crashes |" >>"$REPORT"
+		# A crash becomes a regression input: `make test` replays it and
+		# fails until the bug is fixed.
+		for c in "$OUT/crashes/$n"/*; do
+			[ -f "$c" ] && cp -n "$c" "tests/fuzz/regressions/$n/"
+		done
+	fi
 done
+[ "$mode" = campaign ] && cat "$REPORT"
 exit $status
