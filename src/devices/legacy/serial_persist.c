@@ -2,6 +2,7 @@
 /* The UART's state in a snapshot: registers, the input FIFO, and output the
  * host had not written yet (it is written after the restore). */
 #include <errno.h>
+#include <unistd.h>
 
 #include "devices/legacy/serial.h"
 #include "persist/snapshot_file.h"
@@ -57,6 +58,15 @@ static int serial_restore(void *dev, struct snap_buf *b)
 	s->out_head = 0;
 	s->out_len = n_out;
 	pthread_mutex_unlock(&s->lock);
+	/* Output the host had not written when the snapshot was taken goes
+	 * out now, not when the guest next prints. */
+	if (n_out && s->notify_fd >= 0) {
+		uint64_t one = 1;
+
+		if (write(s->notify_fd, &one, sizeof(one)) < 0) {
+			/* only fails when already signalled */
+		}
+	}
 	return 0;
 }
 
