@@ -6,9 +6,11 @@
  * The API thread parses and validates requests and keeps its own copy of the
  * VM's configuration: before InstanceStart no VM exists, so resource PUTs only
  * change that copy. Everything that touches the VM (start, pause, resume,
- * Ctrl+Alt+Del, a drive's backing file) is posted to the VMM thread through an
- * eventfd-signalled queue on the VMM's event loop and runs there; the API
- * thread waits for the answer with a timeout and never touches the VM.
+ * Ctrl+Alt+Del, a drive's backing file, snapshots) and every file a request
+ * names (kernel, initrd, drives, log and metrics files) is posted to the VMM
+ * thread as one tagged message (api/bridge.h) through an eventfd-signalled
+ * queue on the VMM's event loop and runs there; the API thread waits for the
+ * answer with a timeout, never touches the VM and opens no file.
  */
 #ifndef FIGMENT_API_API_H
 #define FIGMENT_API_API_H

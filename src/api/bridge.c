@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/config_json.h"
 #include "util/event_loop.h"
 
 struct bridge_req {
@@ -22,6 +23,7 @@ struct bridge_req {
 	char *path;
 	char *mem_path;
 	bool resume, track_dirty, diff, uffd;
+	enum bridge_files files;
 	int result;
 	char err[CONFIG_ERR_MAX];
 	bool done;
@@ -58,6 +60,38 @@ enum vm_state bridge_vm_state(struct bridge *b)
 void bridge_set_vm_state(struct bridge *b, enum vm_state s)
 {
 	__atomic_store_n(&b->state, s, __ATOMIC_RELEASE);
+}
+
+/* VMM thread: BRIDGE_OPEN_FILES. */
+static int open_files(struct bridge_req *r)
+{
+	struct vm_config *c = &r->cfg;
+	int ret = 0;
+
+	switch (r->files) {
+	case BRIDGE_FILES_BOOT:
+		return boot_source_check_files(&c->boot, r->err, sizeof(r->err));
+	case BRIDGE_FILES_DRIVES:
+		for (int i = 0; i < c->nr_drives && !ret; i++)
+			ret = drive_check_backing(&c->drives[i], r->err,
+						  sizeof(r->err));
+		return ret;
+	case BRIDGE_FILES_OVERRIDES:
+		for (int i = 0; i < c->nr_drives && !ret; i++) {
+			int fd = drive_open_backing(c->drives[i].id,
+						    c->drives[i].path_on_host,
+						    true, NULL, r->err,
+						    sizeof(r->err));
+
+			ret = fd < 0 ? fd : close(fd);
+		}
+		return ret;
+	case BRIDGE_FILES_LOGGER:
+		return logger_config_apply(&c->logger, r->err, sizeof(r->err));
+	case BRIDGE_FILES_METRICS:
+		return metrics_config_apply(&c->metrics, r->err, sizeof(r->err));
+	}
+	return -EINVAL;
 }
 
 /* VMM thread: runs one request's callback and updates the state. */
@@ -106,6 +140,9 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 			ret = ops->snapshot_create(b->vmm, r->path, r->mem_path,
 						   r->diff, r->err,
 						   sizeof(r->err));
+		break;
+	case BRIDGE_OPEN_FILES:
+		ret = open_files(r);
 		break;
 	case BRIDGE_SNAPSHOT_LOAD:
 		if (ops->snapshot_load)
@@ -258,6 +295,7 @@ int bridge_call(struct bridge *b, const struct bridge_msg *m,
 	r->track_dirty = m->track_dirty;
 	r->diff = m->diff;
 	r->uffd = m->uffd;
+	r->files = m->files;
 	if (m->cfg && vm_config_copy(&r->cfg, m->cfg))
 		goto nomem;
 	if ((m->drive_id && !(r->drive_id = strdup(m->drive_id))) ||

@@ -23,6 +23,18 @@ enum bridge_op {
 	BRIDGE_DRIVE_UPDATE,
 	BRIDGE_SNAPSHOT_CREATE,
 	BRIDGE_SNAPSHOT_LOAD,
+	/* opens the files of msg->cfg that msg->files names: the API thread
+	 * opens none itself (a path may be a FIFO, a slow NFS mount...) */
+	BRIDGE_OPEN_FILES,
+};
+
+/* BRIDGE_OPEN_FILES: which of cfg's files. */
+enum bridge_files {
+	BRIDGE_FILES_BOOT,	/* check kernel and initrd open */
+	BRIDGE_FILES_DRIVES,	/* check every drive's file opens as it will */
+	BRIDGE_FILES_OVERRIDES, /* check every drive's file opens for reading */
+	BRIDGE_FILES_LOGGER,	/* apply cfg->logger (opens its file) */
+	BRIDGE_FILES_METRICS,	/* apply cfg->metrics (opens its file) */
 };
 
 /* One request to the VMM thread: the operation and what it uses. */
@@ -37,6 +49,7 @@ struct bridge_msg {
 	bool track_dirty;	     /* SNAPSHOT_LOAD: log dirty pages */
 	bool diff;		     /* SNAPSHOT_CREATE: a Diff snapshot */
 	bool uffd;		     /* SNAPSHOT_LOAD: mem_path is a handler's socket */
+	enum bridge_files files;     /* OPEN_FILES */
 };
 
 /* What the VM is doing, as the API sees it. */

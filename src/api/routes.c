@@ -168,6 +168,21 @@ static int put_machine(struct call *c, struct http_response *resp)
 	return no_content(resp);
 }
 
+/* Opens (checks or applies) the files @files names in @cfg on the VMM
+ * thread: the API thread opens none. 0, or the status of the fault it
+ * answered with. */
+static int open_files_on_vmm(struct call *c, struct http_response *resp,
+			     enum bridge_files files,
+			     const struct vm_config *cfg)
+{
+	int ret = bridge_call(c->r->bridge,
+			      &(struct bridge_msg){ .op = BRIDGE_OPEN_FILES,
+						    .files = files, .cfg = cfg },
+			      c->r->vmm_timeout_ms, c->err, ERR_LEN);
+
+	return ret ? vmm_fault(resp, ret, c->err) : 0;
+}
+
 static int put_boot_source(struct call *c, struct http_response *resp)
 {
 	struct boot_source_config b = { 0 };
@@ -178,9 +193,17 @@ static int put_boot_source(struct call *c, struct http_response *resp)
 		return fault(resp, 400, c->err);
 	/* As Firecracker: a kernel or initrd that cannot be opened fails
 	 * this call, not InstanceStart. */
-	if (boot_source_check_files(&b, c->err, ERR_LEN)) {
-		boot_source_free(&b);
-		return fault(resp, 400, c->err);
+	{
+		struct vm_config probe;
+		int st;
+
+		vm_config_init(&probe);
+		probe.boot = b;
+		st = open_files_on_vmm(c, resp, BRIDGE_FILES_BOOT, &probe);
+		if (st) {
+			boot_source_free(&b);
+			return st;
+		}
 	}
 	boot_source_free(&c->r->cfg.boot);
 	c->r->cfg.boot = b;
@@ -237,9 +260,18 @@ static int put_drive(struct call *c, struct http_response *resp)
 		return fault(resp, 400, c->err);
 	}
 	/* As Firecracker: a disk that cannot be opened fails this call. */
-	if (drive_check_backing(&d, c->err, ERR_LEN)) {
-		drive_config_free(&d);
-		return fault(resp, 400, c->err);
+	{
+		struct vm_config probe;
+		int st;
+
+		vm_config_init(&probe);
+		probe.drives[0] = d;
+		probe.nr_drives = 1;
+		st = open_files_on_vmm(c, resp, BRIDGE_FILES_DRIVES, &probe);
+		if (st) {
+			drive_config_free(&d);
+			return st;
+		}
 	}
 	if (i < cfg->nr_drives)
 		drive_config_free(&cfg->drives[i]);
@@ -315,11 +347,17 @@ static int put_logger(struct call *c, struct http_response *resp)
 		return resp->status;
 	if (logger_from_json(c->body, &l, c->err, ERR_LEN))
 		return fault(resp, 400, c->err);
-	ret = logger_config_apply(&l, c->err, ERR_LEN);
+	{
+		struct vm_config probe;
+
+		vm_config_init(&probe);
+		probe.logger = l;
+		ret = open_files_on_vmm(c, resp, BRIDGE_FILES_LOGGER, &probe);
+	}
 	if (ret) {
 		free(l.log_path);
 		free(l.module);
-		return fault(resp, 400, c->err);
+		return ret;
 	}
 	free(c->r->cfg.logger.log_path);
 	free(c->r->cfg.logger.module);
@@ -338,10 +376,16 @@ static int put_metrics(struct call *c, struct http_response *resp)
 		return fault(resp, 400, "Reinitialization of metrics not allowed.");
 	if (metrics_from_json(c->body, &m, c->err, ERR_LEN))
 		return fault(resp, 400, c->err);
-	ret = metrics_config_apply(&m, c->err, ERR_LEN);
+	{
+		struct vm_config probe;
+
+		vm_config_init(&probe);
+		probe.metrics = m;
+		ret = open_files_on_vmm(c, resp, BRIDGE_FILES_METRICS, &probe);
+	}
 	if (ret) {
 		free(m.metrics_path);
-		return fault(resp, 400, c->err);
+		return ret;
 	}
 	c->r->cfg.metrics = m;
 	return no_content(resp);
@@ -464,8 +508,7 @@ static int put_snapshot_create(struct call *c, struct http_response *resp)
 }
 
 /* figment's `drive_overrides`: [{"drive_id": ..., "path_on_host": ...}],
- * each file checked to open (as a drive is, read-only here: the drive's
- * mode is the snapshot's). */
+ * each file checked to open on the VMM thread by the caller. */
 static int drive_overrides_from_json(const json_t *arr, struct vm_config *o,
 				     char *err, size_t errlen)
 {
@@ -484,7 +527,6 @@ static int drive_overrides_from_json(const json_t *arr, struct vm_config *o,
 	json_array_foreach(arr, i, v) {
 		struct drive_config *d = &o->drives[o->nr_drives];
 		const char *id = NULL, *path = NULL;
-		int fd;
 
 		if (json_check_fields(v, "drive_overrides", fields, err, errlen) ||
 		    json_get_string(v, "drive_overrides", "drive_id", true, &id,
@@ -501,10 +543,6 @@ static int drive_overrides_from_json(const json_t *arr, struct vm_config *o,
 		if (!d->path_on_host)
 			return -ENOMEM;
 		o->nr_drives++;
-		fd = drive_open_backing(d->id, path, true, NULL, err, errlen);
-		if (fd < 0)
-			return fd;
-		close(fd);
 	}
 	return 0;
 }
@@ -569,6 +607,14 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 	if (ret) {
 		vm_config_free(&overrides);
 		return fault(resp, 400, c->err);
+	}
+	/* the drives' new files open (read-only here: the snapshot says the
+	 * drive's mode) */
+	if (overrides.nr_drives &&
+	    (ret = open_files_on_vmm(c, resp, BRIDGE_FILES_OVERRIDES,
+				     &overrides))) {
+		vm_config_free(&overrides);
+		return ret;
 	}
 	if (bridge_vm_state(c->r->bridge) != VM_NOT_STARTED) {
 		vm_config_free(&overrides);
