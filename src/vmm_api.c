@@ -123,7 +123,9 @@ static int api_ctrl_alt_del(void *opaque, char *err, size_t errlen)
 }
 
 static int api_drive_update(void *opaque, const char *drive_id,
-			    const char *path, char *err, size_t errlen)
+			    const char *path,
+			    const struct rate_limiter_config *rl, char *err,
+			    size_t errlen)
 {
 	struct vmm *vmm = opaque;
 
@@ -135,8 +137,15 @@ static int api_drive_update(void *opaque, const char *drive_id,
 		struct virtio_mmio_dev *dev = vmm->virtio.slots[i].dev;
 		const char *id = virtio_blk_drive_id(dev);
 
-		if (id && !strcmp(id, drive_id))
-			return virtio_blk_set_backing(dev, path, err, errlen);
+		if (id && !strcmp(id, drive_id)) {
+			int ret = path ? virtio_blk_set_backing(dev, path, err,
+								errlen) :
+					 0;
+
+			if (!ret && rl)
+				virtio_mmio_set_rate_limit(dev, rl);
+			return ret;
+		}
 	}
 	snprintf(err, errlen, "no drive with id '%s'", drive_id);
 	return -ENOENT;

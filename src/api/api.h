@@ -49,9 +49,11 @@ struct api_vmm_ops {
 	int (*send_ctrl_alt_del)(void *vmm, char *err, size_t errlen);
 	/* Optional: refresh device counters; metrics_flush() follows it. */
 	int (*flush_metrics)(void *vmm, char *err, size_t errlen);
-	/* Swaps the backing file of a running drive (media change). */
+	/* Swaps the backing file of a running drive (media change) unless
+	 * @path is NULL, and sets its rate limiter unless @rl is NULL. */
 	int (*drive_update)(void *vmm, const char *drive_id, const char *path,
-			    char *err, size_t errlen);
+			    const struct rate_limiter_config *rl, char *err,
+			    size_t errlen);
 	/* Writes a snapshot of the paused VM (PUT /snapshot/create). */
 	int (*snapshot_create)(void *vmm, const char *state_path,
 			       const char *mem_path, bool diff, char *err,

@@ -24,6 +24,8 @@ struct bridge_req {
 	char *mem_path;
 	bool resume, track_dirty, diff, uffd;
 	enum bridge_files files;
+	struct rate_limiter_config rate_limiter;
+	bool has_rate_limiter;
 	int result;
 	char err[CONFIG_ERR_MAX];
 	bool done;
@@ -133,6 +135,9 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 	case BRIDGE_DRIVE_UPDATE:
 		if (ops->drive_update)
 			ret = ops->drive_update(b->vmm, r->drive_id, r->path,
+						r->has_rate_limiter ?
+							&r->rate_limiter :
+							NULL,
 						r->err, sizeof(r->err));
 		break;
 	case BRIDGE_SNAPSHOT_CREATE:
@@ -296,6 +301,10 @@ int bridge_call(struct bridge *b, const struct bridge_msg *m,
 	r->diff = m->diff;
 	r->uffd = m->uffd;
 	r->files = m->files;
+	if (m->rate_limiter) {
+		r->rate_limiter = *m->rate_limiter;
+		r->has_rate_limiter = true;
+	}
 	if (m->cfg && vm_config_copy(&r->cfg, m->cfg))
 		goto nomem;
 	if ((m->drive_id && !(r->drive_id = strdup(m->drive_id))) ||

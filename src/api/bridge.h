@@ -50,6 +50,9 @@ struct bridge_msg {
 	bool diff;		     /* SNAPSHOT_CREATE: a Diff snapshot */
 	bool uffd;		     /* SNAPSHOT_LOAD: mem_path is a handler's socket */
 	enum bridge_files files;     /* OPEN_FILES */
+	/* DRIVE_UPDATE: a new rate limiter, or NULL (path may be NULL
+	 * then, for a limiter alone) */
+	const struct rate_limiter_config *rate_limiter;
 };
 
 /* What the VM is doing, as the API sees it. */

@@ -284,13 +284,16 @@ static int patch_drive(struct call *c, struct http_response *resp)
 {
 	struct vm_config *cfg = &c->r->cfg;
 	char id[CONFIG_ID_MAX + 1];
+	struct rate_limiter_config rl;
 	const char *path;
-	char *copy;
+	char *copy = NULL;
+	bool has_rl;
 	int i, ret;
 
 	if (bad_id(c, resp))
 		return resp->status;
-	if (drive_patch_from_json(c->body, id, &path, c->err, ERR_LEN))
+	if (drive_patch_from_json(c->body, id, &path, &rl, &has_rl, c->err,
+				  ERR_LEN))
 		return fault(resp, 400, c->err);
 	if (strcmp(id, c->id))
 		return fault(resp, 400,
@@ -302,21 +305,25 @@ static int patch_drive(struct call *c, struct http_response *resp)
 		snprintf(c->err, ERR_LEN, "drive `%s` does not exist", id);
 		return fault(resp, 400, c->err);
 	}
-	if (!path)
-		return no_content(resp); /* only an (unlimited) rate limiter */
-	copy = strdup(path);
-	if (!copy)
+	if (!path && !has_rl)
+		return no_content(resp);
+	if (path && !(copy = strdup(path)))
 		return fault(resp, 500, "out of memory");
 	ret = bridge_call(c->r->bridge,
 			  &(struct bridge_msg){ .op = BRIDGE_DRIVE_UPDATE,
-						.drive_id = id, .path = path },
+						.drive_id = id, .path = path,
+						.rate_limiter = has_rl ? &rl : NULL },
 			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
 	if (ret) {
 		free(copy);
 		return vmm_fault(resp, ret, c->err);
 	}
-	free(cfg->drives[i].path_on_host);
-	cfg->drives[i].path_on_host = copy;
+	if (copy) {
+		free(cfg->drives[i].path_on_host);
+		cfg->drives[i].path_on_host = copy;
+	}
+	if (has_rl)
+		cfg->drives[i].rate_limiter = rl;
 	return no_content(resp);
 }
 
@@ -324,7 +331,8 @@ static int put_entropy(struct call *c, struct http_response *resp)
 {
 	if (refuse_post_boot(c, resp))
 		return resp->status;
-	if (entropy_from_json(c->body, &c->r->cfg.entropy, c->err, ERR_LEN))
+	if (entropy_from_json(c->body, &c->r->cfg.entropy,
+			      &c->r->cfg.entropy_rate_limiter, c->err, ERR_LEN))
 		return fault(resp, 400, c->err);
 	return no_content(resp);
 }

@@ -140,7 +140,8 @@ int config_from_json(const char *text, size_t len, struct vm_config *cfg,
 			goto out;
 	}
 	if ((v = section(doc, "entropy"))) {
-		ret = entropy_from_json(v, &n.entropy, err, errlen);
+		ret = entropy_from_json(v, &n.entropy, &n.entropy_rate_limiter,
+					err, errlen);
 		if (ret)
 			goto out;
 	}
@@ -198,7 +199,12 @@ json_t *vm_config_to_json_obj(const struct vm_config *cfg)
 	json_object_set_new(o, "pmem", json_array());
 	json_object_set_new(o, "vsock", json_null());
 	json_object_set_new(o, "entropy",
-			    cfg->entropy ? json_object() : json_null());
+			    !cfg->entropy ? json_null() :
+			    cfg->entropy_rate_limiter.bandwidth.size ||
+					    cfg->entropy_rate_limiter.ops.size ?
+			    json_pack("{s:o}", "rate_limiter",
+				      rate_limiter_to_json(&cfg->entropy_rate_limiter)) :
+			    json_object());
 	/* Not in FullVmConfiguration, but the config file takes it. */
 	if (cfg->serial.mode == SERIAL_FILE && cfg->serial.path)
 		json_object_set_new(o, "serial",

@@ -62,12 +62,15 @@ json_t *drive_to_json(const struct drive_config *d);
 
 /* PartialDrive: the id, and the new backing file (NULL: unchanged), which
  * points into @j. */
+/* PATCH /drives/{id}: the id, a new path (*@path NULL: none), a new rate
+ * limiter (*@has_rl false: none given). */
 int drive_patch_from_json(const json_t *j, char id[CONFIG_ID_MAX + 1],
-			  const char **path, char *err, size_t errlen);
+			  const char **path, struct rate_limiter_config *rl,
+			  bool *has_rl, char *err, size_t errlen);
 
 /* EntropyDevice: sets *enabled. */
-int entropy_from_json(const json_t *j, bool *enabled, char *err,
-		      size_t errlen);
+int entropy_from_json(const json_t *j, bool *enabled,
+		      struct rate_limiter_config *rl, char *err, size_t errlen);
 /* SerialDevice: replaces @s (serial_out_path given: a file, else stdio). */
 int serial_from_json(const json_t *j, struct serial_config *s, char *err,
 		     size_t errlen);

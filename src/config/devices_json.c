@@ -7,23 +7,19 @@
 #include "config/config_json.h"
 #include "config/json_util.h"
 
-int entropy_from_json(const json_t *j, bool *enabled, char *err,
-		      size_t errlen)
+int entropy_from_json(const json_t *j, bool *enabled,
+		      struct rate_limiter_config *rl, char *err, size_t errlen)
 {
 	static const char *const fields[] = { "rate_limiter", NULL };
 	int ret = json_check_fields(j, "entropy", fields, err, errlen);
 
-	if (ret)
-		return ret;
-	if (json_object_get(j, "rate_limiter")) {
-		ret = json_check_rate_limiter(json_object_get(j, "rate_limiter"),
-					      "entropy.rate_limiter", false,
-					      err, errlen);
-		if (ret)
-			return ret;
-	}
-	*enabled = true;
-	return 0;
+	if (!ret)
+		ret = json_get_rate_limiter(json_object_get(j, "rate_limiter"),
+					    "entropy.rate_limiter", rl, err,
+					    errlen);
+	if (!ret)
+		*enabled = true;
+	return ret;
 }
 
 int serial_from_json(const json_t *j, struct serial_config *s, char *err,
@@ -46,13 +42,10 @@ int serial_from_json(const json_t *j, struct serial_config *s, char *err,
 		snprintf(err, errlen, "serial: field `serial_out_path` is empty");
 		return -EINVAL;
 	}
-	if (json_object_get(j, "rate_limiter")) {
-		ret = json_check_rate_limiter(json_object_get(j, "rate_limiter"),
-					      "serial.rate_limiter", true, err,
-					      errlen);
-		if (ret)
-			return ret;
-	}
+	ret = json_check_bucket_unsupported(json_object_get(j, "rate_limiter"),
+					    "serial.rate_limiter", err, errlen);
+	if (ret)
+		return ret;
 	if (json_set_str(&copy, path)) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

@@ -112,12 +112,12 @@ int drive_from_json(const json_t *j, const char *what, struct drive_config *d,
 		return ret;
 	if (engine)
 		fail("%s: io_engine `Async` is not supported by figment yet", what);
-	if (json_object_get(j, "rate_limiter")) {
+	{
 		char sub[96];
 
 		snprintf(sub, sizeof(sub), "%s.rate_limiter", what);
-		ret = json_check_rate_limiter(json_object_get(j, "rate_limiter"),
-					      sub, false, err, errlen);
+		ret = json_get_rate_limiter(json_object_get(j, "rate_limiter"),
+					    sub, &n.rate_limiter, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -132,7 +132,8 @@ int drive_from_json(const json_t *j, const char *what, struct drive_config *d,
 }
 
 int drive_patch_from_json(const json_t *j, char id[CONFIG_ID_MAX + 1],
-			  const char **path, char *err, size_t errlen)
+			  const char **path, struct rate_limiter_config *rl,
+			  bool *has_rl, char *err, size_t errlen)
 {
 	const char *what = "drive";
 	int ret;
@@ -150,11 +151,9 @@ int drive_patch_from_json(const json_t *j, char id[CONFIG_ID_MAX + 1],
 		return ret;
 	if (*path && !**path)
 		fail("%s: field `path_on_host` is empty", what);
-	if (json_object_get(j, "rate_limiter"))
-		return json_check_rate_limiter(json_object_get(j, "rate_limiter"),
-					       "drive.rate_limiter", false, err,
-					       errlen);
-	return 0;
+	*has_rl = json_object_get(j, "rate_limiter") != NULL;
+	return json_get_rate_limiter(json_object_get(j, "rate_limiter"),
+				     "drive.rate_limiter", rl, err, errlen);
 }
 
 json_t *drive_to_json(const struct drive_config *d)
@@ -168,5 +167,8 @@ json_t *drive_to_json(const struct drive_config *d)
 
 	if (o && d->partuuid)
 		json_object_set_new(o, "partuuid", json_string(d->partuuid));
+	if (o && (d->rate_limiter.bandwidth.size || d->rate_limiter.ops.size))
+		json_object_set_new(o, "rate_limiter",
+				    rate_limiter_to_json(&d->rate_limiter));
 	return o;
 }

@@ -134,8 +134,8 @@ int json_get_enum(const json_t *obj, const char *what, const char *key,
 	fail("%s: field `%s` must be one of: %s", what, key, list);
 }
 
-static int check_bucket(const json_t *b, const char *what, bool *limits,
-			char *err, size_t errlen)
+static int check_bucket(const json_t *b, const char *what,
+			struct bucket_config *out, char *err, size_t errlen)
 {
 	static const char *const fields[] = { "size", "one_time_burst",
 					      "refill_time", NULL };
@@ -158,41 +158,73 @@ static int check_bucket(const json_t *b, const char *what, bool *limits,
 	if (ret < 0)
 		return ret;
 	/* Firecracker treats a zero size or refill time as "no limit". */
-	*limits = size && refill;
+	*out = (struct bucket_config){ .size = size && refill ? size : 0,
+				       .one_time_burst = burst,
+				       .refill_ms = refill };
 	return 0;
 }
 
-int json_check_rate_limiter(const json_t *rl, const char *what,
-			    bool bucket_only, char *err, size_t errlen)
+int json_get_rate_limiter(const json_t *rl, const char *what,
+			  struct rate_limiter_config *out, char *err,
+			  size_t errlen)
 {
 	static const char *const fields[] = { "bandwidth", "ops", NULL };
-	bool limits = false;
+	struct rate_limiter_config n = { 0 };
 	int ret;
 
-	if (json_is_null(rl))
+	if (!rl || json_is_null(rl)) {
+		*out = n;
 		return 0;
-	if (bucket_only) {
-		ret = check_bucket(rl, what, &limits, err, errlen);
-	} else {
-		ret = json_check_fields(rl, what, fields, err, errlen);
-		for (int i = 0; !ret && fields[i]; i++) {
-			json_t *b = json_object_get(rl, fields[i]);
-			char sub[96];
-			bool l = false;
-
-			if (!b || json_is_null(b))
-				continue;
-			snprintf(sub, sizeof(sub), "%s.%s", what, fields[i]);
-			ret = check_bucket(b, sub, &l, err, errlen);
-			limits |= l;
-		}
 	}
-	if (ret)
-		return ret;
-	if (limits)
-		fail("%s: I/O rate limiting is not supported by figment yet",
+	ret = json_check_fields(rl, what, fields, err, errlen);
+	for (int i = 0; !ret && fields[i]; i++) {
+		json_t *b = json_object_get(rl, fields[i]);
+		char sub[96];
+
+		if (!b || json_is_null(b))
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", what, fields[i]);
+		ret = check_bucket(b, sub, i ? &n.ops : &n.bandwidth, err,
+				   errlen);
+	}
+	if (!ret)
+		*out = n;
+	return ret;
+}
+
+int json_check_bucket_unsupported(const json_t *b, const char *what,
+				  char *err, size_t errlen)
+{
+	struct bucket_config c;
+	int ret;
+
+	if (!b || json_is_null(b))
+		return 0;
+	ret = check_bucket(b, what, &c, err, errlen);
+	if (!ret && c.size)
+		fail("%s: rate limiting is not supported here by figment yet",
 		     what);
-	return 0;
+	return ret;
+}
+
+json_t *rate_limiter_to_json(const struct rate_limiter_config *rl)
+{
+	const struct bucket_config *b[2] = { &rl->bandwidth, &rl->ops };
+	const char *names[2] = { "bandwidth", "ops" };
+	json_t *o = json_object();
+
+	for (int i = 0; o && i < 2; i++) {
+		if (!b[i]->size)
+			continue;
+		json_object_set_new(o, names[i],
+				    json_pack("{s:I, s:I, s:I}", "size",
+					      (json_int_t)b[i]->size,
+					      "one_time_burst",
+					      (json_int_t)b[i]->one_time_burst,
+					      "refill_time",
+					      (json_int_t)b[i]->refill_ms));
+	}
+	return o;
 }
 
 int json_set_str(char **dst, const char *src)

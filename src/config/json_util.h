@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/vm_config.h"
+
 #define JSON_STRING_MAX 4096 /* paths, boot arguments */
 
 /* Flags for json_decode(): strict, one document, no NUL in strings. */
@@ -49,12 +51,20 @@ int json_get_enum(const json_t *obj, const char *what, const char *key,
 		  int *out, char *err, size_t errlen);
 
 /*
- * Checks a RateLimiter (@bucket_only: a TokenBucket) object. figment has no
- * I/O rate limiting yet: an empty or zero-sized limiter (no limit) is
- * accepted, a real one is refused as not supported. 0 or -EINVAL.
+ * A RateLimiter object (bandwidth and ops TokenBuckets; absent or null: no
+ * limit) into @out. Sizes and times are unsigned, at most INT64_MAX; a zero
+ * size or refill time means that bucket does not limit (Firecracker's
+ * rule). 0 or -EINVAL naming the field.
  */
-int json_check_rate_limiter(const json_t *rl, const char *what,
-			    bool bucket_only, char *err, size_t errlen);
+int json_get_rate_limiter(const json_t *rl, const char *what,
+			  struct rate_limiter_config *out, char *err,
+			  size_t errlen);
+/* A lone TokenBucket where figment has no limiter yet (the serial port):
+ * a zero one is accepted, a real one refused. 0 or -EINVAL. */
+int json_check_bucket_unsupported(const json_t *b, const char *what,
+				  char *err, size_t errlen);
+/* The RateLimiter object for @rl (only the buckets that limit). */
+json_t *rate_limiter_to_json(const struct rate_limiter_config *rl);
 
 /* strdup into *dst, freeing the old value; 0 or -ENOMEM. */
 int json_set_str(char **dst, const char *src);

@@ -38,6 +38,20 @@ struct boot_source_config {
 
 enum drive_cache { DRIVE_CACHE_UNSAFE, DRIVE_CACHE_WRITEBACK };
 
+/* Firecracker's TokenBucket: @size tokens refilled fully in @refill_ms, a
+ * one-time burst on top. size or refill 0: no limit. */
+struct bucket_config {
+	uint64_t size;
+	uint64_t one_time_burst;
+	uint64_t refill_ms;
+};
+
+/* Firecracker's RateLimiter: bandwidth in bytes, operations in requests. */
+struct rate_limiter_config {
+	struct bucket_config bandwidth;
+	struct bucket_config ops;
+};
+
 struct drive_config {
 	char id[CONFIG_ID_MAX + 1];
 	char *path_on_host;
@@ -48,6 +62,7 @@ struct drive_config {
 	/* root=PARTUUID=<partuuid> instead of root=/dev/vda when this is the
 	 * root device; NULL: none (Firecracker's "partuuid"). */
 	char *partuuid;
+	struct rate_limiter_config rate_limiter;
 };
 
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
@@ -102,6 +117,7 @@ struct vm_config {
 	struct drive_config drives[CONFIG_MAX_DRIVES];
 	int nr_drives;
 	bool entropy; /* virtio-rng */
+	struct rate_limiter_config entropy_rate_limiter;
 	struct serial_config serial;
 	bool boot_timer; /* log the boot-marker time */
 	struct logger_config logger;

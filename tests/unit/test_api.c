@@ -24,6 +24,7 @@ struct fake_vmm {
 	bool fail_start;
 	struct vm_config cfg;
 	char drive_path[256];
+	uint64_t bw_size; /* the last rate limiter given */
 };
 
 static struct event_loop loop;
@@ -65,12 +66,16 @@ SIMPLE(fake_cad, cad)
 SIMPLE(fake_flush, flushes)
 
 static int fake_drive_update(void *v, const char *id, const char *path,
-			     char *err, size_t errlen)
+			     const struct rate_limiter_config *rl, char *err,
+			     size_t errlen)
 {
 	(void)v, (void)id, (void)err, (void)errlen;
 	on_vmm();
 	vmm.updates++;
-	snprintf(vmm.drive_path, sizeof(vmm.drive_path), "%s", path);
+	if (path)
+		snprintf(vmm.drive_path, sizeof(vmm.drive_path), "%s", path);
+	if (rl)
+		vmm.bw_size = rl->bandwidth.size;
 	return 0;
 }
 

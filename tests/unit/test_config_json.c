@@ -180,8 +180,8 @@ Test(drive_json, errors_name_the_field)
 	expect_drive_err("{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": true, \"io_engine\": \"Async\"}",
 			 "not supported");
 	expect_drive_err("{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": true,"
-			 "\"rate_limiter\": {\"ops\": {\"size\": 100, \"refill_time\": 10}}}",
-			 "rate limiting is not supported");
+			 "\"rate_limiter\": {\"ops\": {\"size\": 100, \"refill_time\": 10, \"x\": 1}}}",
+			 "unknown field `x`");
 	expect_drive_err("{\"drive_id\": \"a\", \"path_on_host\": \"/x\", \"is_root_device\": true,"
 			 "\"rate_limiter\": {\"ops\": {\"size\": -1, \"refill_time\": 10}}}",
 			 "drive.rate_limiter.ops: field `size` is out of range");
@@ -193,15 +193,31 @@ Test(drive_json, errors_name_the_field)
 Test(drive_json, patch)
 {
 	char id[CONFIG_ID_MAX + 1];
+	struct rate_limiter_config rl;
+	bool has_rl;
 	const char *path;
 	json_t *j = parse("{\"drive_id\": \"d1\", \"path_on_host\": \"/new\"}");
 
-	cr_assert_eq(drive_patch_from_json(j, id, &path, err, sizeof(err)), 0);
+	cr_assert_eq(drive_patch_from_json(j, id, &path, &rl, &has_rl, err,
+					   sizeof(err)), 0);
 	cr_assert_str_eq(id, "d1");
 	cr_assert_str_eq(path, "/new");
+	cr_assert_not(has_rl);
+	json_decref(j);
+	j = parse("{\"drive_id\": \"d1\", \"rate_limiter\": {\"bandwidth\":"
+		  " {\"size\": 1048576, \"one_time_burst\": 4096, \"refill_time\": 100}}}");
+	cr_assert_eq(drive_patch_from_json(j, id, &path, &rl, &has_rl, err,
+					   sizeof(err)), 0, "%s", err);
+	cr_assert_null(path);
+	cr_assert(has_rl);
+	cr_assert_eq(rl.bandwidth.size, 1048576);
+	cr_assert_eq(rl.bandwidth.one_time_burst, 4096);
+	cr_assert_eq(rl.bandwidth.refill_ms, 100);
+	cr_assert_eq(rl.ops.size, 0);
 	json_decref(j);
 	j = parse("{\"drive_id\": \"d1\", \"is_read_only\": true}");
-	cr_assert_eq(drive_patch_from_json(j, id, &path, err, sizeof(err)),
+	cr_assert_eq(drive_patch_from_json(j, id, &path, &rl, &has_rl, err,
+					   sizeof(err)),
 		     -EINVAL);
 	cr_assert(strstr(err, "`is_read_only`"));
 	json_decref(j);
@@ -236,7 +252,8 @@ Test(other_json, entropy_serial_logger_metrics)
 
 	vm_config_init(&cfg);
 	j = parse("{}");
-	cr_assert_eq(entropy_from_json(j, &cfg.entropy, err, sizeof(err)), 0);
+	cr_assert_eq(entropy_from_json(j, &cfg.entropy, &cfg.entropy_rate_limiter, err,
+				       sizeof(err)), 0);
 	cr_assert(cfg.entropy);
 	cr_assert_eq(serial_from_json(j, &cfg.serial, err, sizeof(err)), 0);
 	cr_assert_eq(cfg.serial.mode, SERIAL_STDIO);
@@ -258,7 +275,8 @@ Test(other_json, entropy_serial_logger_metrics)
 	cr_assert(strstr(err, "`level`"));
 	json_decref(j);
 	j = parse("{\"rate_limiter\": 5}");
-	cr_assert_eq(entropy_from_json(j, &cfg.entropy, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(entropy_from_json(j, &cfg.entropy, &cfg.entropy_rate_limiter, err,
+				       sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "entropy.rate_limiter"), "%s", err);
 	json_decref(j);
 	j = parse("{\"metrics_path\": \"/m\", \"emit_id\": 3}");

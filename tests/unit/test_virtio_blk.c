@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -682,4 +683,41 @@ Test(blk, snapshot_state_round_trip)
 	cr_assert_not(fresh->queues[0].ready);
 	virtio_mmio_destroy(fresh);
 	snap_buf_free(&b);
+}
+
+/* A rate-limited drive: a request the buckets cannot pay for is given
+ * back untouched, the limit timer is armed, and the VMM thread serves it
+ * when the timer fires; the VMM thread itself never waits. */
+Test(blk, rate_limited_request_waits_for_its_timer)
+{
+	struct rate_limiter_config rl = {
+		.ops = { .size = 1, .refill_ms = 200 },
+	};
+	struct itimerspec its;
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	uint16_t used;
+
+	cr_assert_geq(tfd, 0);
+	start(false);
+	dev->limit_timer_fd = tfd;
+	virtio_mmio_set_rate_limit(dev, &rl);
+	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 1, 512, true), 513, "the first is paid for");
+	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 2, 512, true), -1, "the second waits");
+	cr_assert_eq(timerfd_gettime(tfd, &its), 0);
+	cr_assert(its.it_value.tv_sec || its.it_value.tv_nsec, "timer armed");
+	/* more kicks while it waits do nothing */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	memcpy(&used, ram + USED + 2, 2);
+	cr_assert_eq(used, 1);
+	usleep(250 * 1000);
+	virtio_mmio_limit_expired(dev);
+	memcpy(&used, ram + USED + 2, 2);
+	cr_assert_eq(used, 2, "served once the bucket refilled");
+	cr_assert_eq(ram[DATA], 2);
+	/* lifting the limit serves at once */
+	memset(&rl, 0, sizeof(rl));
+	virtio_mmio_set_rate_limit(dev, &rl);
+	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 3, 512, true), 513);
+	dev->limit_timer_fd = -1;
+	close(tfd);
 }

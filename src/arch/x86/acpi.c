@@ -185,21 +185,6 @@ struct acpi_madt_ioapic { /* type 1 */
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "MADT IOAPIC layout");
 
-struct acpi_madt_iso { /* type 2: interrupt source override */
-	uint8_t type;
-	uint8_t length;
-	uint8_t bus;	/* 0: ISA */
-	uint8_t source; /* the bus-relative (ISA) IRQ */
-	uint32_t gsi;
-	uint16_t flags; /* MPS INTI flags: polarity bits 0-1, trigger 2-3 */
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_iso) == 10, "MADT ISO layout");
-
-#define ACPI_MADT_ISO_BUS_ISA 0
-#define ACPI_MPS_INTI_ACTIVE_HIGH (1u << 0)
-#define ACPI_MPS_INTI_EDGE (1u << 2)
-#define ACPI_ISA_IRQS 16
-
 struct acpi_madt_lapic_nmi { /* type 4 */
 	uint8_t type;
 	uint8_t length;
@@ -211,7 +196,6 @@ _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT NMI layout");
 
 #define ACPI_MADT_TYPE_LAPIC 0
 #define ACPI_MADT_TYPE_IOAPIC 1
-#define ACPI_MADT_TYPE_ISO 2
 #define ACPI_MADT_TYPE_LAPIC_NMI 4
 
 /* Assembles the tables in a host copy of the window. */
@@ -294,8 +278,7 @@ static void acpi_dsdt_device(struct aml_buf *b, const char *name,
 
 /* The UART the VMM emulates at COM1. Describing it lets the guest's PNP
  * layer claim the port and IRQ like on a PC; the 8250 driver finds it at
- * the legacy address either way, and then takes IRQ 4 by number, which the
- * MADT's override for it sets up (acpi_fill_madt()). */
+ * the legacy address either way. */
 static void acpi_dsdt_com1(struct aml_buf *b)
 {
 	uint8_t res_data[32];
@@ -411,57 +394,19 @@ static int acpi_build_dsdt(struct acpi_builder *ab,
 	return 0;
 }
 
-/*
- * The ISA IRQs (bit n: IRQ n) that devices of this machine raise: the
- * i8042, COM1, and the virtio-mmio devices whose GSI is below 16 (those
- * a kernel may know by number, from virtio_mmio.device=...:IRQ). Each gets
- * an interrupt source override in the MADT.
- */
-static uint16_t acpi_isa_irqs(const struct acpi_config *cfg)
-{
-	uint16_t irqs = (1u << LAYOUT_I8042_IRQ) | (1u << LAYOUT_COM1_IRQ);
-
-	for (uint32_t i = 0; i < cfg->nr_devices; i++) {
-		if (cfg->devices[i].irq < ACPI_ISA_IRQS)
-			irqs |= (uint16_t)(1u << cfg->devices[i].irq);
-	}
-	return irqs;
-}
-
-/*
- * Never an override for IRQ 0: Linux takes an override whose source is the
- * FADT's SCI_INT (0 here: hardware-reduced, no SCI) for the SCI's and makes
- * it level, active low. Nor for IRQ 2, the 8259 cascade. The virtio
- * devices start above the legacy lines (acpi_check_config() holds them
- * there), so no line is shared.
- */
-_Static_assert(LAYOUT_I8042_IRQ != 0 && LAYOUT_I8042_IRQ != 2 &&
-		       LAYOUT_COM1_IRQ != 0 && LAYOUT_COM1_IRQ != 2 &&
-		       LAYOUT_I8042_IRQ < ACPI_ISA_IRQS &&
-		       LAYOUT_COM1_IRQ < ACPI_ISA_IRQS,
-	       "legacy lines are ISA IRQs that may be overridden");
-_Static_assert(LAYOUT_VIRTIO_IRQ_BASE > LAYOUT_COM1_IRQ &&
-		       LAYOUT_VIRTIO_IRQ_BASE > LAYOUT_I8042_IRQ &&
-		       LAYOUT_VIRTIO_IRQ_BASE > 2,
-	       "virtio lines above the legacy ones");
-
-static size_t acpi_madt_size(uint32_t nr_cpus, uint16_t isa_irqs)
+static size_t acpi_madt_size(uint32_t nr_cpus)
 {
 	return sizeof(struct acpi_madt) +
 	       nr_cpus * sizeof(struct acpi_madt_lapic) +
 	       sizeof(struct acpi_madt_ioapic) +
-	       (size_t)__builtin_popcount(isa_irqs) *
-		       sizeof(struct acpi_madt_iso) +
 	       sizeof(struct acpi_madt_lapic_nmi);
 }
 
 /* Fills the MADT into @madt (acpi_madt_size() bytes, zeroed). */
-static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus,
-			   uint16_t isa_irqs)
+static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus)
 {
 	struct acpi_madt_lapic *lapic;
 	struct acpi_madt_ioapic *ioapic;
-	struct acpi_madt_iso *iso;
 	struct acpi_madt_lapic_nmi *nmi;
 
 	madt->lapic_address = (uint32_t)LAYOUT_LAPIC;
@@ -478,8 +423,10 @@ static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus,
 		lapic->flags = ACPI_MADT_LAPIC_ENABLED;
 	}
 
-	/* GSI n is IOAPIC pin n: KVM's default routing, where KVM_IRQ_LINE
-	 * and the irqfds inject. */
+	/* GSI n is IOAPIC pin n (KVM's default routing), so no interrupt
+	 * source overrides: ISA IRQs 0-15 map to pins 0-15 as the guest
+	 * assumes without one, and that is where KVM's PIT, COM1 (GSI 4)
+	 * and the virtio devices (GSI 5-23) arrive. */
 	ioapic = (struct acpi_madt_ioapic *)lapic;
 	ioapic->type = ACPI_MADT_TYPE_IOAPIC;
 	ioapic->length = sizeof(*ioapic);
@@ -487,38 +434,8 @@ static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus,
 	ioapic->address = (uint32_t)LAYOUT_IOAPIC;
 	ioapic->gsi_base = 0;
 
-	/*
-	 * One override per ISA IRQ in use, identity-mapped, although that is
-	 * what a PC without overrides has: the FADT says hardware-reduced,
-	 * and a hardware-reduced Linux has no legacy PIC and so no ISA IRQs
-	 * of its own (nr_legacy_irqs() is 0, IRQs 0-15 are not set up from
-	 * the MADT by default). Without these, the only way to the UART's
-	 * interrupt is COM1's _CRS in the DSDT; a kernel that cannot load
-	 * the DSDT (6.1 with ACPI but without PCI fails to, AE_BAD_PARAMETER)
-	 * or does not use it finds the 8250 at its ISA address with IRQ 4,
-	 * which then does not exist: the tty open fails and everything user
-	 * space writes to the console is lost. An override makes Linux set
-	 * up pin n at boot, as IRQ n. Edge, active high: what the DSDT's
-	 * IRQNoFlags and Interrupt() descriptors say (Linux refuses a pin
-	 * whose two descriptions differ), how the MP table's ISA entries
-	 * read, and how the VMM drives the lines (a UART level that rises
-	 * on each new event, a pulse per irqfd signal).
-	 */
-	iso = (struct acpi_madt_iso *)(ioapic + 1);
-	for (uint8_t irq = 0; irq < ACPI_ISA_IRQS; irq++) {
-		if (!(isa_irqs & (1u << irq)))
-			continue;
-		iso->type = ACPI_MADT_TYPE_ISO;
-		iso->length = sizeof(*iso);
-		iso->bus = ACPI_MADT_ISO_BUS_ISA;
-		iso->source = irq;
-		iso->gsi = irq;
-		iso->flags = ACPI_MPS_INTI_ACTIVE_HIGH | ACPI_MPS_INTI_EDGE;
-		iso++;
-	}
-
 	/* NMIs reach every CPU on LINT1, as on a PC. */
-	nmi = (struct acpi_madt_lapic_nmi *)iso;
+	nmi = (struct acpi_madt_lapic_nmi *)(ioapic + 1);
 	nmi->type = ACPI_MADT_TYPE_LAPIC_NMI;
 	nmi->length = sizeof(*nmi);
 	nmi->processor_uid = 0xff;
@@ -527,8 +444,7 @@ static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus,
 
 	/* MADT revision 5: ACPI 6.2-6.4. */
 	acpi_fill_header(&madt->header, "APIC",
-			 (uint32_t)acpi_madt_size(nr_cpus, isa_irqs), 5,
-			 "FIGMAPIC");
+			 (uint32_t)acpi_madt_size(nr_cpus), 5, "FIGMAPIC");
 }
 
 /* Fills the FADT into @fadt (zeroed). */
@@ -605,10 +521,7 @@ static int acpi_check_config(const struct acpi_config *cfg)
 
 		if (d->size == 0 || range_outside(d->base, d->size, 1ULL << 32))
 			return -EINVAL;
-		/* Below LAYOUT_VIRTIO_IRQ_BASE: the timer's, the i8042's, the
-		 * cascade's and COM1's; the lines are not shared. */
-		if (d->irq < LAYOUT_VIRTIO_IRQ_BASE ||
-		    d->irq >= ACPI_IOAPIC_PINS)
+		if (d->irq >= ACPI_IOAPIC_PINS)
 			return -EINVAL;
 	}
 	return 0;
@@ -620,13 +533,11 @@ int acpi_build(const struct guest_memory *mem, const struct acpi_config *cfg,
 	struct acpi_builder ab = { 0 };
 	size_t rsdp_off, xsdt_off, fadt_off, madt_off, dsdt_off;
 	uint64_t entries[2];
-	uint16_t isa_irqs;
 	int ret;
 
 	ret = acpi_check_config(cfg);
 	if (ret)
 		return ret;
-	isa_irqs = acpi_isa_irqs(cfg);
 	/* Fail before the work when the window is not guest RAM. */
 	if (!guest_memory_ptr(mem, LAYOUT_ACPI, ACPI_WINDOW_SIZE))
 		return -EFAULT;
@@ -643,8 +554,7 @@ int acpi_build(const struct guest_memory *mem, const struct acpi_config *cfg,
 	if (!ret)
 		ret = acpi_alloc(&ab, sizeof(struct acpi_fadt), &fadt_off);
 	if (!ret)
-		ret = acpi_alloc(&ab, acpi_madt_size(cfg->nr_cpus, isa_irqs),
-				 &madt_off);
+		ret = acpi_alloc(&ab, acpi_madt_size(cfg->nr_cpus), &madt_off);
 	if (!ret)
 		ret = acpi_build_dsdt(&ab, cfg, &dsdt_off);
 	if (ret)
@@ -652,8 +562,7 @@ int acpi_build(const struct guest_memory *mem, const struct acpi_config *cfg,
 
 	/* Every address is known now; fill the tables that point at others
 	 * after their targets. */
-	acpi_fill_madt((struct acpi_madt *)(ab.buf + madt_off), cfg->nr_cpus,
-		       isa_irqs);
+	acpi_fill_madt((struct acpi_madt *)(ab.buf + madt_off), cfg->nr_cpus);
 	acpi_fill_fadt((struct acpi_fadt *)(ab.buf + fadt_off),
 		       LAYOUT_ACPI + dsdt_off);
 	entries[0] = LAYOUT_ACPI + fadt_off;

@@ -8,12 +8,7 @@
  * register, reset through the FADT reset register, CPUs and the IOAPIC
  * through the MADT, and the COM1 UART and virtio-mmio devices through the
  * DSDT (as LNRO0005 devices, which is how a kernel without virtio_mmio
- * command-line support finds them). Hardware-reduced also means no ISA
- * IRQs to a Linux guest unless the MADT names them: it has one interrupt
- * source override (identity, edge, active high) for each ISA IRQ a device
- * uses (i8042, COM1, virtio devices below GSI 16), so a guest that knows
- * its devices by number rather than from the DSDT still gets their
- * interrupts.
+ * command-line support finds them).
  */
 #ifndef FIGMENT_ARCH_X86_ACPI_H
 #define FIGMENT_ARCH_X86_ACPI_H
@@ -31,7 +26,7 @@
 struct acpi_mmio_device {
 	uint64_t base; /* guest physical, below 4 GiB */
 	uint64_t size; /* bytes, non-zero, base + size <= 4 GiB */
-	uint32_t irq;  /* GSI, LAYOUT_VIRTIO_IRQ_BASE..ACPI_IOAPIC_PINS-1 */
+	uint32_t irq;  /* GSI, < ACPI_IOAPIC_PINS */
 };
 
 struct acpi_config {

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <linux/virtio_config.h>
@@ -11,6 +13,7 @@
 
 #include "util/checked.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 /* Shared-memory region registers (no regions: length reads as ~0). */
 #define REG_SHM_SEL	  0x0ac
@@ -55,6 +58,7 @@ int virtio_mmio_init(struct virtio_mmio_dev *dev,
 	dev->ops = ops;
 	dev->mem = mem;
 	dev->irq_fd = -1;
+	dev->limit_timer_fd = -1;
 	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
 		dev->kick_fd[i] = -1;
 	dev->device_features = features | TRANSPORT_FEATURES;
@@ -124,6 +128,72 @@ void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, const char *why)
 	raise_irq(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* With a rate limit: takes the chain's bytes and one request from the
+ * buckets, or gives the chain back and arms the timer for when they will
+ * have them. True when the chain must wait. Never waits itself. */
+static bool limit_blocks(struct virtio_mmio_dev *dev, struct virtq *q,
+			 const struct virtq_chain *c)
+{
+	struct itimerspec its = { 0 };
+	uint64_t ns;
+
+	if (rate_limit_is_off(&dev->limit) || dev->limit_timer_fd < 0)
+		return false;
+	ns = rate_limit_take(&dev->limit, c->read_len + c->write_len, now_ns());
+	if (!ns)
+		return false;
+	virtq_unpop(q);
+	if (ns > 3600ULL * 1000000000ULL)
+		ns = 3600ULL * 1000000000ULL; /* a limit set absurdly low */
+	its.it_value.tv_sec = (time_t)(ns / 1000000000ULL);
+	its.it_value.tv_nsec = (long)(ns % 1000000000ULL);
+	if (timerfd_settime(dev->limit_timer_fd, 0, &its, NULL) == 0)
+		dev->limit_waiting = true;
+	metrics_inc(dev->m_throttled);
+	return dev->limit_waiting;
+}
+
+void virtio_mmio_set_rate_limit(struct virtio_mmio_dev *dev,
+				const struct rate_limiter_config *rl)
+{
+	uint64_t now = now_ns();
+
+	pthread_mutex_lock(&dev->lock);
+	token_bucket_init(&dev->limit.bw, rl->bandwidth.size,
+			  rl->bandwidth.one_time_burst, rl->bandwidth.refill_ms,
+			  now);
+	token_bucket_init(&dev->limit.ops, rl->ops.size,
+			  rl->ops.one_time_burst, rl->ops.refill_ms, now);
+	pthread_mutex_unlock(&dev->lock);
+	/* a request waiting on the old limit is looked at again now */
+	if (dev->limit_waiting && dev->limit_timer_fd >= 0) {
+		struct itimerspec its = { .it_value.tv_nsec = 1 };
+
+		timerfd_settime(dev->limit_timer_fd, 0, &its, NULL);
+	}
+}
+
+void virtio_mmio_limit_expired(struct virtio_mmio_dev *dev)
+{
+	uint64_t n;
+
+	if (read(dev->limit_timer_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	dev->limit_waiting = false;
+	pthread_mutex_unlock(&dev->lock);
+	for (unsigned int q = 0; q < dev->ops->nr_queues; q++)
+		virtio_mmio_notify(dev, q);
+}
+
 void virtio_mmio_serve_queue(struct virtio_mmio_dev *dev, unsigned int qidx,
 			     struct virtq_chain *c, virtio_serve_fn serve)
 {
@@ -131,11 +201,17 @@ void virtio_mmio_serve_queue(struct virtio_mmio_dev *dev, unsigned int qidx,
 	uint32_t chains = q->size;
 	uint64_t work = 0;
 	bool pushed = false;
+	/* waiting for tokens: the limit timer brings the queue back */
+	bool limited = dev->limit_waiting;
 
-	while (chains > 0 && work < VIRTIO_BATCH_BYTES &&
+	while (!limited && chains > 0 && work < VIRTIO_BATCH_BYTES &&
 	       virtq_pop(q, c) == 1) {
-		uint32_t used = serve(dev, c, &work);
+		uint32_t used;
 
+		limited = limit_blocks(dev, q, c);
+		if (limited)
+			break;
+		used = serve(dev, c, &work);
 		chains--;
 		if (virtq_push(q, c->head, used))
 			break;
@@ -144,8 +220,9 @@ void virtio_mmio_serve_queue(struct virtio_mmio_dev *dev, unsigned int qidx,
 	if (pushed)
 		virtio_mmio_signal_used(dev, q);
 	/* Budget spent, not queue emptied: come back after the loop served
-	 * the others. */
-	if ((chains == 0 || work >= VIRTIO_BATCH_BYTES) && virtq_has_avail(q))
+	 * the others (a limited queue comes back with its timer). */
+	if (!limited && (chains == 0 || work >= VIRTIO_BATCH_BYTES) &&
+	    virtq_has_avail(q))
 		virtio_mmio_notify_later(dev, qidx);
 }
 

@@ -22,7 +22,9 @@
 
 #include "bus/bus.h"
 #include "devices/device.h"
+#include "config/vm_config.h"
 #include "devices/virtio/queue.h"
+#include "util/token_bucket.h"
 #include "vstate/memory.h"
 
 #define VIRTIO_MMIO_MAX_QUEUES	  8
@@ -81,6 +83,14 @@ struct virtio_mmio_dev {
 	uint32_t interrupt_status;
 	uint32_t config_generation;
 	struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
+
+	/* I/O rate limit (bytes and requests, Firecracker's token buckets);
+	 * while a request waits for tokens, the timerfd (on the event loop,
+	 * set up by virtio_devices.c) brings the queue back */
+	struct rate_limit limit;
+	int limit_timer_fd; /* -1: none */
+	bool limit_waiting;
+	uint64_t *m_throttled; /* metric: requests that had to wait */
 
 	/* counters, for debugging a misbehaving guest */
 	uint64_t ignored_accesses;
@@ -173,6 +183,14 @@ typedef uint32_t (*virtio_serve_fn)(struct virtio_mmio_dev *dev,
  */
 void virtio_mmio_serve_queue(struct virtio_mmio_dev *dev, unsigned int qidx,
 			     struct virtq_chain *c, virtio_serve_fn serve);
+
+/* Sets (or, all zero, lifts) @dev's rate limit; buckets start full. Any
+ * thread (takes the device lock). */
+void virtio_mmio_set_rate_limit(struct virtio_mmio_dev *dev,
+				const struct rate_limiter_config *rl);
+
+/* VMM thread: the limit timer fired; serves the queues again. */
+void virtio_mmio_limit_expired(struct virtio_mmio_dev *dev);
 
 /* For device code (dev->lock held): the config space changed; bumps
  * ConfigGeneration and raises a configuration interrupt. */

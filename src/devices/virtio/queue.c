@@ -275,6 +275,14 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	if (q->inflight == 0)
+		return;
+	q->last_avail--;
+	q->inflight--;
+}
+
 int virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem e = {.id = htole32(head), .len = htole32(len)};

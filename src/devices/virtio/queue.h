@@ -108,6 +108,10 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
  */
 bool virtq_has_avail(struct virtq *q);
 
+/* Gives back the chain virtq_pop() just returned, untouched: the next pop
+ * returns it again (a rate-limited device waits for tokens). */
+void virtq_unpop(struct virtq *q);
+
 /*
  * Returns chain @head to the driver with @len bytes written into it.
  * 0, or -EIO when the queue is not ready/broken, -EINVAL when nothing is in

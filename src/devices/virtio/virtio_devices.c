@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <linux/virtio_mmio.h>
@@ -28,8 +29,21 @@ static void notifier_handle(void *opaque, uint32_t events)
 	virtio_mmio_notify(n->dev, n->qidx);
 }
 
+static void limit_timer_handle(void *opaque, uint32_t events)
+{
+	(void)events;
+	virtio_mmio_limit_expired(opaque);
+}
+
 static void slot_release(struct virtio_devices *vd, struct virtio_slot *s)
 {
+	if (s->dev && s->dev->limit_timer_fd >= 0) {
+		if (s->limit_in_loop)
+			event_loop_del(vd->el, s->dev->limit_timer_fd);
+		close(s->dev->limit_timer_fd);
+		s->dev->limit_timer_fd = -1;
+	}
+	s->limit_in_loop = false;
 	for (int q = 0; q < s->nr_notifiers; q++) {
 		struct virtio_notifier *n = &s->notifiers[q];
 
@@ -102,6 +116,19 @@ static int slot_attach(struct virtio_devices *vd, struct vm *vm, int i,
 		n->in_loop = true;
 		dev->kick_fd[q] = n->fd;
 	}
+	/* Every device can be rate limited, also later (PATCH): its timer
+	 * is there from the start. */
+	dev->limit_timer_fd = timerfd_create(CLOCK_MONOTONIC,
+					     TFD_CLOEXEC | TFD_NONBLOCK);
+	if (dev->limit_timer_fd < 0 ||
+	    event_loop_add(vd->el, dev->limit_timer_fd, EPOLLIN,
+			   limit_timer_handle, dev)) {
+		ret = -errno;
+		snprintf(err, errlen, "virtio-%s: rate limit timer: %s",
+			 dev->ops->name, strerror(errno));
+		return ret;
+	}
+	s->limit_in_loop = true;
 	ret = bus_register(&vm->mmio, base, LAYOUT_VIRTIO_MMIO_SIZE,
 			   &virtio_mmio_bus_ops, dev, dev->ops->name);
 	if (ret) {
@@ -202,17 +229,22 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 	for (int i = 0; i < total; i++) {
 		struct virtio_mmio_dev *dev = NULL;
 
+		const struct rate_limiter_config *rl;
+
 		if (i < cfg->nr_drives) {
 			ret = virtio_blk_create(&cfg->drives[order[i]],
 						&vm->mem, &dev, err, errlen);
+			rl = &cfg->drives[order[i]].rate_limiter;
 		} else {
 			ret = virtio_rng_create(&vm->mem, &dev);
 			if (ret)
 				snprintf(err, errlen, "virtio-rng: %s",
 					 strerror(-ret));
+			rl = &cfg->entropy_rate_limiter;
 		}
 		if (ret)
 			goto fail;
+		virtio_mmio_set_rate_limit(dev, rl);
 		vd->nr = i + 1;
 		ret = slot_attach(vd, vm, i, dev, err, errlen);
 		if (ret)

@@ -40,6 +40,7 @@ struct virtio_slot {
 	struct virtio_mmio_dev *dev;
 	int irq_fd;
 	int nr_notifiers;
+	bool limit_in_loop; /* dev->limit_timer_fd is on the event loop */
 	struct virtio_notifier notifiers[VIRTIO_MMIO_MAX_QUEUES];
 };
 

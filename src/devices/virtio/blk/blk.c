@@ -42,7 +42,7 @@ struct virtio_blk {
 	 * long: metrics_inc ignores them) */
 	struct {
 		uint64_t *read_count, *read_bytes, *write_count, *write_bytes;
-		uint64_t *flush_count, *io_errors, *unsupported;
+		uint64_t *flush_count, *io_errors, *unsupported, *throttled;
 	} m;
 	/* scratch for one request, used under vdev.lock */
 	struct virtq_chain chain;
@@ -346,6 +346,7 @@ static void blk_register_metrics(struct virtio_blk *b)
 	b->m.flush_count = metrics_counter(group, "flush_count");
 	b->m.io_errors = metrics_counter(group, "io_errors");
 	b->m.unsupported = metrics_counter(group, "unsupported_requests");
+	b->m.throttled = metrics_counter(group, "rate_limiter_throttled");
 }
 
 /* Opens @path for a drive and sizes it; 0 with *fd, *size and *st set, or
@@ -430,6 +431,7 @@ int virtio_blk_create(const struct drive_config *d,
 		snprintf(err, errlen, "drive '%s': %s", d->id, strerror(-ret));
 		goto fail_close;
 	}
+	b->vdev.m_throttled = b->m.throttled;
 	*out = &b->vdev;
 	return 0;
 
