@@ -3,7 +3,8 @@
 # (SET, VMM, GUEST) and the figment/QEMU ratio. POSIX awk (Debian's mawk has
 # no asort). Runs that failed (status != 0, or a marker never seen) are left
 # out of every median and counted in the "runs" row.
-# Input: ENVIRON["BENCH_HEADER"] (first lines of the report), -v lab_kernels=.
+# Input: ENVIRON["BENCH_HEADER"] (first lines of the report), -v lab_kernels=,
+# -v qemu_noacpi_kernels=.
 
 function median(key,    n, i, j, v, a) {
 	n = cnt[key]
@@ -101,9 +102,19 @@ END {
 		host_table()
 }
 
-function lab_table(    nk, ks, i, g) {
+function lab_table(    nk, ks, i, g, noacpi) {
 	print ""
-	print "## In the nested lab: minimal 6.1 kernel + busybox initramfs, 1 vCPU, 128 MiB"
+	print "## In the nested lab: 6.1 guest kernels + busybox initramfs, 1 vCPU, 128 MiB"
+	print ""
+	print "Kernels: `bzImage` and `vmlinux` (PVH) are the minimal kernel (tools/guest/minimal-kernel.config),"
+	print "`tiny-acpi-bzImage` is tools/guest/tiny-acpi-kernel.config (ACPI without PCI, no DSDT)."
+	noacpi = ""
+	nk = split(qemu_noacpi_kernels, ks, " ")
+	for (i = 1; i <= nk; i++)
+		if ((" " lab_kernels " ") ~ (" " ks[i] " "))
+			noacpi = noacpi (noacpi == "" ? "" : ", ") "`" ks[i] "`"
+	if (noacpi != "")
+		print "QEMU boots " noacpi " with `-M microvm,acpi=off` (MP table): under QEMU's hardware-reduced ACPI tables such a kernel has no COM1 interrupt and loses its user-space console."
 	print ""
 	print "**Times in the lab are emulated (QEMU TCG around real KVM): compare the ratios, not the absolute figures.**"
 	print "Medians (and minimum) of the runs, ratios of medians; runs alternate figment/QEMU. exec → /init:"

@@ -9,9 +9,9 @@
 #    output and to exit, peak RSS and memory overhead, with a PVH guest both
 #    VMMs can boot (bench/guest/hello_pvh.S); figment alone on
 #    tests/guests/hello.bin and marker.bin (its boot timer).
-# 2. In the nested lab (tools/lab/run.sh --with-qemu, one lab boot): the
-#    minimal 6.1 kernel + busybox initramfs, 1 vCPU, 128 MiB, exec to the
-#    guest's /init and to exit, RSS and overhead (bench/lab.sh).
+# 2. In the nested lab (tools/lab/run.sh --with-qemu, one lab boot): each
+#    kernel of BENCH_LAB_KERNELS + busybox initramfs, 1 vCPU, 128 MiB, exec
+#    to the guest's /init and to exit, RSS and overhead (bench/lab.sh).
 # 3. In a second lab run: block I/O, figment's virtio-blk vs QEMU's
 #    virtio-blk-device on the same image (bench/blk.sh; its table is
 #    appended to results.md).
@@ -21,7 +21,14 @@
 # Environment:
 #   BENCH_HOST_RUNS   runs per VMM on the host (default 30: they are cheap)
 #   BENCH_LAB_RUNS    runs per VMM and kernel in the lab (default 10)
-#   BENCH_LAB_KERNELS guest kernels in the lab (default "bzImage vmlinux")
+#   BENCH_LAB_KERNELS guest kernels in the lab, file names in the guest cache
+#                     (default "bzImage vmlinux tiny-acpi-bzImage": the minimal
+#                     kernel both ways, and tools/guest/tiny-acpi-kernel.config,
+#                     ACPI without PCI, so that no ratio rests on one kernel)
+#   BENCH_QEMU_NOACPI_KERNELS  those of them QEMU boots with -M microvm,acpi=off
+#                     (default "tiny-acpi-bzImage": QEMU's hardware-reduced ACPI
+#                     loses that kernel's user-space console, as figment's did
+#                     before issue 12; with acpi=off it uses the MP table)
 #   BENCH_GUEST_ARGS  appended to both VMMs' guest command line in the lab
 #                     (default "pci=off": the minimal kernel has PCI support
 #                     for ACPI's sake, and both machines have no PCI bus)
@@ -37,7 +44,8 @@ cd "$ROOT"
 FIGMENT=$(realpath "${1:-build/figment}")
 HOST_RUNS=${BENCH_HOST_RUNS:-30}
 LAB_RUNS=${BENCH_LAB_RUNS:-10}
-LAB_KERNELS=${BENCH_LAB_KERNELS:-bzImage vmlinux}
+LAB_KERNELS=${BENCH_LAB_KERNELS:-bzImage vmlinux tiny-acpi-bzImage}
+QEMU_NOACPI_KERNELS=${BENCH_QEMU_NOACPI_KERNELS-tiny-acpi-bzImage}
 GUEST_ARGS=${BENCH_GUEST_ARGS-pci=off}
 OUT=$ROOT/build/bench
 QEMU=${BENCH_QEMU:-qemu-system-x86_64}
@@ -115,6 +123,22 @@ if [ "${BENCH_SKIP_LAB:-0}" != 1 ]; then
 	step "lab: $LAB_RUNS runs each of figment and QEMU per kernel ($LAB_KERNELS), in one lab boot"
 	cp "$T" bench/lab.sh "$OUT/extra/"
 	printf '%s\n' "$GUEST_ARGS" >"$OUT/extra/guest-args"
+	printf '%s\n' "$QEMU_NOACPI_KERNELS" >"$OUT/extra/qemu-noacpi-kernels"
+	# The lab's /guest has the artifacts tools/lab/build-lab.sh packs; any
+	# other kernel comes from the guest cache through /extra (built first:
+	# quiet when it is up to date).
+	tools/guest/build-all.sh
+	# shellcheck source=tools/guest/paths.sh
+	. tools/guest/paths.sh
+	for k in $LAB_KERNELS; do
+		case $k in
+		bzImage | vmlinux | cloud-bzImage) ;;
+		*)
+			[ -f "$GUEST_DIR/$k" ] || die "BENCH_LAB_KERNELS: no $k in $GUEST_DIR"
+			cp "$GUEST_DIR/$k" "$OUT/extra/"
+			;;
+		esac
+	done
 	# A lab run takes 2-4 s per guest boot under TCG, more on a busy machine.
 	lab_timeout=$((300 + LAB_RUNS * 2 * 30 * $(echo "$LAB_KERNELS" | wc -w)))
 	# shellcheck disable=SC2086
@@ -134,7 +158,8 @@ echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW"
 BENCH_HEADER="# figment vs QEMU microvm
 $(grep '^# [^ ]' "$RAW" | sed 's/^# /- /')
 - raw per-run numbers: build/bench/raw.txt (vmm_timer lines; times in µs since fork, memory in KiB)" \
-awk -v lab_kernels="$LAB_KERNELS" -f bench/report.awk "$RAW" >"$OUT/results.md"
+awk -v lab_kernels="$LAB_KERNELS" -v qemu_noacpi_kernels="$QEMU_NOACPI_KERNELS" \
+	-f bench/report.awk "$RAW" >"$OUT/results.md"
 cat "$OUT/results.md"
 
 if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_BLK:-0}" != 1 ]; then

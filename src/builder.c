@@ -143,8 +143,9 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 			 &vmm->serial, "serial") ||
 	    bus_register(&vm->pio, LAYOUT_PORT_I8042_DATA, 5, &i8042_ops,
 			 &vmm->i8042, "i8042") ||
-	    bus_register(&vm->pio, LAYOUT_PORT_ACPI_SLEEP_CTL, 3, &acpi_pm_ops,
-			 &vmm->pm, "acpi-pm") ||
+	    bus_register(&vm->pio, LAYOUT_PORT_ACPI_SLEEP_CTL,
+			 LAYOUT_ACPI_PM_PORTS, &acpi_pm_ops, &vmm->pm,
+			 "acpi-pm") ||
 	    bus_register(&vm->pio, LAYOUT_PORT_POST, 1, &ignore_ops, NULL,
 			 "post") ||
 	    bus_register(&vm->pio, LAYOUT_PORT_PVPANIC, 1, &pvpanic_ops,

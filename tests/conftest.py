@@ -86,3 +86,26 @@ def run_lab(script, timeout, extra=None, tools=()):
             return r
         print(f"lab attempt {attempt} failed ({r.returncode}):\n{r.stderr[-2000:]}")
     pytest.fail(f"the lab failed twice ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+
+
+GUEST_DIR = CACHE / "guest"
+BUILD_GUESTS = ROOT / "tools" / "guest" / "build-all.sh"
+_guests_built = False
+
+
+def guest_artifact(name):
+    """Path of the guest artifact @name in the cache (GUEST_DIR), for a lab
+    test that passes it in through --extra (the lab's /guest holds only the
+    artifacts tools/lab/build-lab.sh packs). Runs tools/guest/build-all.sh
+    once per session first: quiet and quick when everything is cached, the
+    same build `make guest` does otherwise."""
+    global _guests_built
+    if not _guests_built:
+        r = run([str(BUILD_GUESTS)], timeout=1800)
+        if r.returncode != 0:
+            pytest.fail(f"tools/guest/build-all.sh failed:\n{r.stderr[-3000:]}")
+        _guests_built = True
+    p = GUEST_DIR / name
+    if not p.exists():
+        pytest.fail(f"{p} is missing after tools/guest/build-all.sh")
+    return p

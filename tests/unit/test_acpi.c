@@ -125,7 +125,7 @@ static uint32_t check_table(uint64_t gpa, const char *sig)
 }
 
 struct tables {
-	uint64_t rsdp, xsdt, fadt, madt, dsdt;
+	uint64_t rsdp, xsdt, fadt, facs, madt, dsdt;
 };
 
 static void find_tables(struct tables *t)
@@ -146,6 +146,14 @@ static void find_tables(struct tables *t)
 	check_table(t->madt, "APIC");
 	t->dsdt = rd64(t->fadt + 140);
 	check_table(t->dsdt, "DSDT");
+	/* The FACS: 32-bit FIRMWARE_CTRL only (X_FIRMWARE_CTRL must then be
+	 * zero); no checksum, no OEM fields; 64-byte aligned. */
+	t->facs = rd32(t->fadt + 36);
+	cr_assert_eq(rd64(t->fadt + 132), 0, "X_FIRMWARE_CTRL");
+	cr_assert(!memcmp(at(t->facs, 4), "FACS", 4));
+	cr_assert_eq(rd32(t->facs + 4), 64, "FACS length");
+	cr_assert_eq(t->facs % 64, 0, "FACS alignment");
+	cr_assert(t->facs >= LAYOUT_ACPI && t->facs + 64 <= LAYOUT_ACPI_END);
 }
 
 static const uint32_t cpu_counts[] = { 1, 2, 64 };
@@ -170,13 +178,19 @@ Test(acpi, tables_found_and_checksummed)
 	}
 }
 
-static void check_gas_io8(uint64_t gpa, uint64_t port)
+static void check_gas_io(uint64_t gpa, uint64_t port, uint8_t bits,
+			 uint8_t access)
 {
 	cr_assert_eq(rd8(gpa), 1, "system I/O space");
-	cr_assert_eq(rd8(gpa + 1), 8, "8 bits wide");
+	cr_assert_eq(rd8(gpa + 1), bits, "%u bits wide", bits);
 	cr_assert_eq(rd8(gpa + 2), 0, "bit offset");
-	cr_assert_eq(rd8(gpa + 3), 1, "byte access");
+	cr_assert_eq(rd8(gpa + 3), access, "access size %u", access);
 	cr_assert_eq(rd64(gpa + 4), port);
+}
+
+static void check_gas_io8(uint64_t gpa, uint64_t port)
+{
+	check_gas_io(gpa, port, 8, 1);
 }
 
 Test(acpi, fadt_fields)
@@ -191,12 +205,39 @@ Test(acpi, fadt_fields)
 	cr_assert_eq(rd32(t.fadt + 4), 276, "FADT length (rev 6)");
 	cr_assert_eq(rd8(t.fadt + 8), 6, "FADT revision");
 	flags = rd32(t.fadt + 112);
-	cr_assert(flags & (1u << 20), "HW_REDUCED_ACPI");
+	/* Not hardware-reduced: an x86 Linux would drop its 8259 and with it
+	 * the ISA IRQs (COM1's 4) a guest that does not use the DSDT needs. */
+	cr_assert(!(flags & (1u << 20)), "not HW_REDUCED_ACPI");
 	cr_assert(flags & (1u << 10), "RESET_REG_SUP");
+	cr_assert(flags & (1u << 4), "no fixed power button");
+	cr_assert(flags & (1u << 5), "no fixed sleep button");
 	check_gas_io8(t.fadt + 116, LAYOUT_PORT_ACPI_RESET);
 	cr_assert_eq(rd8(t.fadt + 128), LAYOUT_ACPI_RESET_VALUE);
-	check_gas_io8(t.fadt + 244, LAYOUT_PORT_ACPI_SLEEP_CTL);
-	check_gas_io8(t.fadt + 256, LAYOUT_PORT_ACPI_SLEEP_STS);
+	/* The PM1 blocks, in both the old and the X_ fields; no PM1b, PM2,
+	 * PM timer or GPE blocks. */
+	cr_assert_eq(rd32(t.fadt + 56), LAYOUT_PORT_ACPI_PM1_EVT,
+		     "PM1a_EVT_BLK");
+	cr_assert_eq(rd8(t.fadt + 88), 4, "PM1_EVT_LEN");
+	check_gas_io(t.fadt + 148, LAYOUT_PORT_ACPI_PM1_EVT, 32, 2);
+	cr_assert_eq(rd32(t.fadt + 64), LAYOUT_PORT_ACPI_PM1_CNT,
+		     "PM1a_CNT_BLK");
+	cr_assert_eq(rd8(t.fadt + 89), 2, "PM1_CNT_LEN");
+	check_gas_io(t.fadt + 172, LAYOUT_PORT_ACPI_PM1_CNT, 16, 2);
+	for (uint64_t off = 60; off < 88; off += 4) {
+		if (off != 64)
+			cr_assert_eq(rd32(t.fadt + off), 0, "FADT +%lu", off);
+	}
+	cr_assert_eq(rd8(t.fadt + 90), 0, "PM2_CNT_LEN");
+	cr_assert_eq(rd8(t.fadt + 91), 0, "PM_TMR_LEN");
+	cr_assert_eq(rd8(t.fadt + 92), 0, "GPE0_BLK_LEN");
+	cr_assert_eq(rd8(t.fadt + 93), 0, "GPE1_BLK_LEN");
+	cr_assert_gt(rd16(t.fadt + 96), 100, "no C2");
+	cr_assert_gt(rd16(t.fadt + 98), 1000, "no C3");
+	/* Always in ACPI mode: no SMI command port to switch. */
+	cr_assert_eq(rd32(t.fadt + 48), 0, "SMI_CMD");
+	/* The sleep registers are for hardware-reduced platforms only. */
+	cr_assert_eq(rd64(t.fadt + 248), 0, "no SLEEP_CONTROL_REG");
+	cr_assert_eq(rd64(t.fadt + 260), 0, "no SLEEP_STATUS_REG");
 	cr_assert_neq(rd64(t.fadt + 140), 0, "X_DSDT");
 	cr_assert_eq(rd32(t.fadt + 40), rd64(t.fadt + 140), "DSDT == X_DSDT");
 	cr_assert(!memcmp(at(t.fadt + 268, 8), "FIGMENT\0", 8));
@@ -204,14 +245,18 @@ Test(acpi, fadt_fields)
 	cr_assert(boot & (1u << 1), "8042 present");
 	cr_assert(boot & (1u << 2), "no VGA");
 	cr_assert(boot & (1u << 5), "no CMOS RTC");
-	cr_assert(rd16(t.fadt + 46) == 0 ||
-		  rd16(t.fadt + 46) == LAYOUT_SCI_IRQ);
+	/* The SCI on a line no device uses. */
+	cr_assert_eq(rd16(t.fadt + 46), LAYOUT_SCI_IRQ);
+	cr_assert(LAYOUT_SCI_IRQ != LAYOUT_COM1_IRQ &&
+		  LAYOUT_SCI_IRQ != LAYOUT_I8042_IRQ && LAYOUT_SCI_IRQ > 2 &&
+		  LAYOUT_SCI_IRQ < LAYOUT_VIRTIO_IRQ_BASE);
 }
 
 Test(acpi, madt_entries)
 {
 	for (size_t c = 0; c < NR_CPU_COUNTS; c++) {
 		uint32_t nr_cpus = cpu_counts[c], nr_lapic = 0, nr_ioapic = 0;
+		uint32_t nr_iso = 0;
 		struct tables t;
 		uint64_t rsdp, p, end;
 
@@ -235,7 +280,15 @@ Test(acpi, madt_entries)
 				nr_ioapic++;
 				break;
 			case 2:
-				cr_assert_fail("no interrupt source overrides");
+				/* Only the SCI's: ISA IRQs are identity-mapped,
+				 * edge, active high, as without an override. */
+				cr_assert_eq(rd8(p + 1), 10);
+				cr_assert_eq(rd8(p + 2), 0, "ISA bus");
+				cr_assert_eq(rd8(p + 3), LAYOUT_SCI_IRQ);
+				cr_assert_eq(rd32(p + 4), LAYOUT_SCI_IRQ);
+				cr_assert_eq(rd16(p + 8), 0xd,
+					     "level, active high");
+				nr_iso++;
 				break;
 			case 4:
 				cr_assert_eq(rd8(p + 5), 1, "NMI on LINT1");
@@ -247,6 +300,8 @@ Test(acpi, madt_entries)
 		cr_assert_eq(p, end, "entries fill the table exactly");
 		cr_assert_eq(nr_lapic, nr_cpus);
 		cr_assert_eq(nr_ioapic, 1);
+		cr_assert_eq(nr_iso, 1);
+		cr_assert(rd32(t.madt + 40) & 1, "PCAT_COMPAT: 8259s present");
 	}
 }
 
@@ -452,10 +507,12 @@ Test(acpi, iasl_disassembles_and_recompiles)
 			cr_assert(mkdtemp(dir));
 			dump(dir, "xsdt", t.xsdt);
 			dump(dir, "facp", t.fadt);
+			dump(dir, "facs", t.facs);
 			dump(dir, "apic", t.madt);
 			dump(dir, "dsdt", t.dsdt);
 			iasl_roundtrip(dir, "xsdt");
 			iasl_roundtrip(dir, "facp");
+			iasl_roundtrip(dir, "facs");
 			iasl_roundtrip(dir, "apic");
 			iasl_roundtrip(dir, "dsdt");
 
@@ -483,10 +540,12 @@ Test(acpi, iasl_disassembles_and_recompiles)
 			cr_assert_eq(count_str(dsl, "[Processor Local APIC]"),
 				     nr_cpus);
 			cr_assert_eq(count_str(dsl, "[I/O APIC]"), 1);
+			cr_assert_eq(count_str(dsl, "[Interrupt Source Override]"),
+				     1);
 			free(dsl);
 
 			dsl = slurp(dir, "facp.dsl");
-			cr_assert(strstr(dsl, "Hardware Reduced (V5) : 1"));
+			cr_assert(strstr(dsl, "Hardware Reduced (V5) : 0"));
 			cr_assert(strstr(dsl, "Reset Register Supported (V2) : 1"));
 			free(dsl);
 

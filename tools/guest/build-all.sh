@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds every guest artifact figment's tests use, into $GUEST_DIR
 # (${FIGMENT_CACHE:-$HOME/.cache/figment}/guest): the minimal kernel (bzImage,
-# vmlinux), Debian's cloud kernel (cloud-bzImage), and the two initramfs images.
+# vmlinux), the tiny-acpi kernel (tiny-acpi-bzImage, tiny-acpi-vmlinux),
+# Debian's cloud kernel (cloud-bzImage), and the two initramfs images.
 # Idempotent; prints nothing when everything is cached. See tools/guest/paths.sh.
 set -eu
 FIGMENT_TOOLS=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,4 +21,5 @@ if ! cmp -s "$CLOUD_VMLINUZ" "$GUEST_CLOUD_BZIMAGE" 2>/dev/null; then
 	mv -f "$GUEST_CLOUD_BZIMAGE.tmp" "$GUEST_CLOUD_BZIMAGE"
 fi
 "$FIGMENT_TOOLS/guest/build-initramfs.sh"
+# Every kernel of build-kernel.sh (minimal, tiny-acpi), one after the other.
 "$FIGMENT_TOOLS/guest/build-kernel.sh"

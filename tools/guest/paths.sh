@@ -6,6 +6,8 @@
 #   GUEST_DIR              $FIGMENT_CACHE/guest: built guest artifacts
 #   GUEST_BZIMAGE          minimal 6.1 kernel, bzImage (LZ4)
 #   GUEST_VMLINUX          the same kernel as an ELF with a PVH entry note
+#   GUEST_TINY_ACPI_BZIMAGE  6.1 kernel from tiny-acpi-kernel.config (ACPI, no PCI), bzImage
+#   GUEST_TINY_ACPI_VMLINUX  the same kernel as an ELF with a PVH entry note
 #   GUEST_CLOUD_BZIMAGE    Debian's cloud kernel, unmodified
 #   GUEST_INITRAMFS        busybox initramfs (gzip cpio) with tools/guest/init
 #   GUEST_INITRAMFS_CLOUD  the same plus the cloud kernel's virtio modules
@@ -27,6 +29,8 @@ GUEST_DIR=$FIGMENT_CACHE/guest
 LAB_DIR=$FIGMENT_CACHE/lab
 GUEST_BZIMAGE=$GUEST_DIR/bzImage
 GUEST_VMLINUX=$GUEST_DIR/vmlinux
+GUEST_TINY_ACPI_BZIMAGE=$GUEST_DIR/tiny-acpi-bzImage
+GUEST_TINY_ACPI_VMLINUX=$GUEST_DIR/tiny-acpi-vmlinux
 GUEST_CLOUD_BZIMAGE=$GUEST_DIR/cloud-bzImage
 GUEST_INITRAMFS=$GUEST_DIR/initramfs.cpio.gz
 GUEST_INITRAMFS_CLOUD=$GUEST_DIR/initramfs-cloud.cpio.gz
@@ -34,5 +38,6 @@ CLOUD_VMLINUZ=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1
 CLOUD_KVER=${CLOUD_VMLINUZ#/boot/vmlinuz-}
 CLOUD_MODDIR=/lib/modules/$CLOUD_KVER
 export FIGMENT_CACHE FIGMENT_TOOLS GUEST_DIR LAB_DIR GUEST_BZIMAGE GUEST_VMLINUX \
+	GUEST_TINY_ACPI_BZIMAGE GUEST_TINY_ACPI_VMLINUX \
 	GUEST_CLOUD_BZIMAGE GUEST_INITRAMFS GUEST_INITRAMFS_CLOUD CLOUD_VMLINUZ \
 	CLOUD_KVER CLOUD_MODDIR

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ACPI tables (ACPI 6.5 chapter 5) for a hardware-reduced x86 microVM.
+ * ACPI tables (ACPI 6.5 chapter 5) for an x86 microVM with a PC's legacy
+ * interrupt hardware (KVM's in-kernel 8259 pair and IOAPIC).
  *
  * The tables are assembled in a host buffer the size of the ACPI window
  * and copied into guest memory in one write once all of them fit, so a
  * failure leaves guest memory untouched. Layout inside the window, each
- * table 16-byte aligned: RSDP, XSDT, FADT, MADT, DSDT (last: it is the one
- * whose size depends on the number of devices).
+ * table 16-byte aligned (the FACS 64-byte): RSDP, XSDT, FADT, FACS, MADT,
+ * DSDT (last: it is the one whose size depends on the number of devices).
  *
  * The structs below mirror the spec's byte layout; the host is x86 (KVM),
  * so the little-endian fields are written in host order.
@@ -78,6 +79,7 @@ _Static_assert(sizeof(struct acpi_gas) == 12, "GAS layout");
 
 #define ACPI_GAS_SYSTEM_IO 1
 #define ACPI_GAS_ACCESS_BYTE 1
+#define ACPI_GAS_ACCESS_WORD 2
 
 struct acpi_fadt {
 	struct acpi_header header;
@@ -147,7 +149,31 @@ _Static_assert(offsetof(struct acpi_fadt, sleep_control_reg) == 244,
 #define ACPI_FADT_PWR_BUTTON (1u << 4) /* set: no fixed power button */
 #define ACPI_FADT_SLP_BUTTON (1u << 5) /* set: no fixed sleep button */
 #define ACPI_FADT_RESET_REG_SUP (1u << 10)
-#define ACPI_FADT_HW_REDUCED_ACPI (1u << 20)
+
+/* P_LVL2_LAT above 100 µs: no C2; P_LVL3_LAT above 1000 µs: no C3. */
+#define ACPI_FADT_NO_C2 101
+#define ACPI_FADT_NO_C3 1001
+
+/* PM1 block lengths in bytes (ACPI 6.5, 4.8.3.1 and 4.8.3.2). */
+#define ACPI_PM1_EVT_LEN 4 /* PM1_STS, PM1_EN: 2 bytes each */
+#define ACPI_PM1_CNT_LEN 2
+
+struct acpi_facs {
+	char signature[4]; /* "FACS" */
+	uint32_t length;   /* 64 */
+	uint32_t hardware_signature;
+	uint32_t firmware_waking_vector;
+	uint32_t global_lock;
+	uint32_t flags;
+	uint64_t x_firmware_waking_vector;
+	uint8_t version; /* 2 */
+	uint8_t reserved0[3];
+	uint32_t ospm_flags;
+	uint8_t reserved1[24];
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_facs) == 64, "FACS layout");
+
+#define ACPI_FACS_ALIGN 64
 
 /* IA-PC boot architecture flags (ACPI 6.5, table 5.11). */
 #define ACPI_IAPC_LEGACY_DEVICES (1u << 0)
@@ -185,6 +211,19 @@ struct acpi_madt_ioapic { /* type 1 */
 } __attribute__((packed));
 _Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "MADT IOAPIC layout");
 
+struct acpi_madt_iso { /* type 2: interrupt source override */
+	uint8_t type;
+	uint8_t length;
+	uint8_t bus;	/* 0: ISA */
+	uint8_t source; /* the bus-relative (ISA) IRQ */
+	uint32_t gsi;
+	uint16_t flags; /* MPS INTI flags: polarity bits 0-1, trigger 2-3 */
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_madt_iso) == 10, "MADT ISO layout");
+
+#define ACPI_MPS_INTI_ACTIVE_HIGH (1u << 0)
+#define ACPI_MPS_INTI_LEVEL (3u << 2)
+
 struct acpi_madt_lapic_nmi { /* type 4 */
 	uint8_t type;
 	uint8_t length;
@@ -196,6 +235,7 @@ _Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT NMI layout");
 
 #define ACPI_MADT_TYPE_LAPIC 0
 #define ACPI_MADT_TYPE_IOAPIC 1
+#define ACPI_MADT_TYPE_ISO 2
 #define ACPI_MADT_TYPE_LAPIC_NMI 4
 
 /* Assembles the tables in a host copy of the window. */
@@ -204,17 +244,23 @@ struct acpi_builder {
 	size_t used;
 };
 
-/* Reserves @len bytes at the next aligned offset; -ENOSPC if they do not
- * fit in the window. */
-static int acpi_alloc(struct acpi_builder *ab, size_t len, size_t *off)
+/* Reserves @len bytes at the next offset aligned to @align; -ENOSPC if
+ * they do not fit in the window. */
+static int acpi_alloc_aligned(struct acpi_builder *ab, size_t len,
+			      size_t align, size_t *off)
 {
-	uint64_t start = align_up_u64(ab->used, ACPI_TABLE_ALIGN);
+	uint64_t start = align_up_u64(ab->used, align);
 
 	if (range_outside(start, len, ACPI_WINDOW_SIZE))
 		return -ENOSPC;
 	*off = start;
 	ab->used = start + len;
 	return 0;
+}
+
+static int acpi_alloc(struct acpi_builder *ab, size_t len, size_t *off)
+{
+	return acpi_alloc_aligned(ab, len, ACPI_TABLE_ALIGN, off);
 }
 
 static void acpi_fill_header(struct acpi_header *h, const char *sig,
@@ -235,17 +281,25 @@ static void acpi_fill_header(struct acpi_header *h, const char *sig,
 	h->checksum = checksum8_zero_sum(h, length);
 }
 
-static struct acpi_gas acpi_io_gas(uint16_t port)
+/* A register of @bytes bytes at I/O port @port, accessed @access bytes
+ * at a time (ACPI_GAS_ACCESS_*). */
+static struct acpi_gas acpi_io_reg(uint16_t port, uint8_t bytes,
+				   uint8_t access)
 {
 	struct acpi_gas g = {
 		.space_id = ACPI_GAS_SYSTEM_IO,
-		.bit_width = 8,
+		.bit_width = (uint8_t)(8 * bytes),
 		.bit_offset = 0,
-		.access_size = ACPI_GAS_ACCESS_BYTE,
+		.access_size = access,
 		.address = port,
 	};
 
 	return g;
+}
+
+static struct acpi_gas acpi_io_gas(uint16_t port)
+{
+	return acpi_io_reg(port, 1, ACPI_GAS_ACCESS_BYTE);
 }
 
 /*
@@ -278,7 +332,8 @@ static void acpi_dsdt_device(struct aml_buf *b, const char *name,
 
 /* The UART the VMM emulates at COM1. Describing it lets the guest's PNP
  * layer claim the port and IRQ like on a PC; the 8250 driver finds it at
- * the legacy address either way. */
+ * the legacy address either way, then with IRQ 4 by number (which exists
+ * because the FADT is not hardware-reduced: acpi_fill_fadt()). */
 static void acpi_dsdt_com1(struct aml_buf *b)
 {
 	uint8_t res_data[32];
@@ -362,9 +417,9 @@ static int acpi_build_dsdt(struct acpi_builder *ab,
 	aml_init(&b, ab->buf + ab->used, ACPI_WINDOW_SIZE - ab->used);
 
 	/*
-	 * \_S5_: SLP_TYPa, SLP_TYPb and two reserved entries. A
-	 * hardware-reduced guest powers off by writing SLP_TYPa << 2 | SLP_EN
-	 * to the FADT sleep control register, which the VMM watches.
+	 * \_S5_: SLP_TYPa, SLP_TYPb and two reserved entries. The guest
+	 * powers off by writing SLP_TYPa << 10 | SLP_EN to PM1a_CNT, which
+	 * the VMM watches.
 	 */
 	aml_name(&b, "_S5_");
 	pkg = aml_package_begin(&b, 4);
@@ -398,7 +453,7 @@ static size_t acpi_madt_size(uint32_t nr_cpus)
 {
 	return sizeof(struct acpi_madt) +
 	       nr_cpus * sizeof(struct acpi_madt_lapic) +
-	       sizeof(struct acpi_madt_ioapic) +
+	       sizeof(struct acpi_madt_ioapic) + sizeof(struct acpi_madt_iso) +
 	       sizeof(struct acpi_madt_lapic_nmi);
 }
 
@@ -407,6 +462,7 @@ static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus)
 {
 	struct acpi_madt_lapic *lapic;
 	struct acpi_madt_ioapic *ioapic;
+	struct acpi_madt_iso *sci;
 	struct acpi_madt_lapic_nmi *nmi;
 
 	madt->lapic_address = (uint32_t)LAYOUT_LAPIC;
@@ -424,9 +480,10 @@ static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus)
 	}
 
 	/* GSI n is IOAPIC pin n (KVM's default routing), so no interrupt
-	 * source overrides: ISA IRQs 0-15 map to pins 0-15 as the guest
-	 * assumes without one, and that is where KVM's PIT, COM1 (GSI 4)
-	 * and the virtio devices (GSI 5-23) arrive. */
+	 * source overrides for the devices: ISA IRQs 0-15 map to pins 0-15
+	 * as the guest assumes without one (edge, active high), and that is
+	 * where KVM's PIT, the i8042 (1), COM1 (4) and the virtio devices
+	 * (GSI 5-23) arrive. */
 	ioapic = (struct acpi_madt_ioapic *)lapic;
 	ioapic->type = ACPI_MADT_TYPE_IOAPIC;
 	ioapic->length = sizeof(*ioapic);
@@ -434,8 +491,19 @@ static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus)
 	ioapic->address = (uint32_t)LAYOUT_IOAPIC;
 	ioapic->gsi_base = 0;
 
+	/* The SCI's line, which is not an ISA edge: level-triggered, and
+	 * active high as KVM_IRQ_LINE would assert it (the VMM never does).
+	 * Without the override Linux would assume level, active low. */
+	sci = (struct acpi_madt_iso *)(ioapic + 1);
+	sci->type = ACPI_MADT_TYPE_ISO;
+	sci->length = sizeof(*sci);
+	sci->bus = 0;
+	sci->source = LAYOUT_SCI_IRQ;
+	sci->gsi = LAYOUT_SCI_IRQ;
+	sci->flags = ACPI_MPS_INTI_ACTIVE_HIGH | ACPI_MPS_INTI_LEVEL;
+
 	/* NMIs reach every CPU on LINT1, as on a PC. */
-	nmi = (struct acpi_madt_lapic_nmi *)(ioapic + 1);
+	nmi = (struct acpi_madt_lapic_nmi *)(sci + 1);
 	nmi->type = ACPI_MADT_TYPE_LAPIC_NMI;
 	nmi->length = sizeof(*nmi);
 	nmi->processor_uid = 0xff;
@@ -447,21 +515,61 @@ static void acpi_fill_madt(struct acpi_madt *madt, uint32_t nr_cpus)
 			 (uint32_t)acpi_madt_size(nr_cpus), 5, "FIGMAPIC");
 }
 
+/* Fills the FACS into @facs (zeroed). */
+static void acpi_fill_facs(struct acpi_facs *facs)
+{
+	memcpy(facs->signature, "FACS", 4);
+	facs->length = sizeof(*facs);
+	/* No S4, so no waking vector; the global lock word starts free. */
+	facs->version = 2;
+}
+
 /* Fills the FADT into @fadt (zeroed). */
-static void acpi_fill_fadt(struct acpi_fadt *fadt, uint64_t dsdt_gpa)
+static void acpi_fill_fadt(struct acpi_fadt *fadt, uint64_t dsdt_gpa,
+			   uint64_t facs_gpa)
 {
 	uint64_t hv_id = 0;
 
 	/* The 32-bit DSDT pointer agrees with X_DSDT (the window is below
-	 * 4 GiB), for guests that only read the old field. */
+	 * 4 GiB), for guests that only read the old field. The FACS has the
+	 * 32-bit pointer only: X_FIRMWARE_CTRL must be zero when it is set
+	 * (Linux would install the same FACS twice). */
 	fadt->dsdt = (uint32_t)dsdt_gpa;
 	fadt->x_dsdt = dsdt_gpa;
-	/* Hardware-reduced: no SCI, no PM1/GPE/PM-timer blocks (those fields
-	 * are ignored), no FACS (optional on such platforms). */
-	fadt->sci_int = 0;
+	fadt->firmware_ctrl = (uint32_t)facs_gpa;
+	/*
+	 * Not hardware-reduced, although all the VMM offers of ACPI's fixed
+	 * hardware is the PM1 blocks (no PM timer, no GPE blocks, an SCI that
+	 * never fires): a hardware-reduced x86 Linux assumes there is no
+	 * 8259 and so no ISA IRQs (nr_legacy_irqs() is 0; IRQs 0-15 are not
+	 * set up from the MADT, and dynamic IRQ numbers start at 24). This
+	 * machine does have them, and devices that a kernel knows by number
+	 * rather than from the DSDT need them: the 8250's built-in COM1 at
+	 * IRQ 4, the i8042 at IRQ 1, virtio_mmio.device=...:5. One such
+	 * kernel is 6.1 with ACPI and without PCI: it cannot load any DSDT
+	 * (AE_BAD_PARAMETER) and turns ACPI off after using the MADT. Under
+	 * a hardware-reduced FADT its tty open fails for want of IRQ 4, and
+	 * everything user space writes to the console is lost (issue 12).
+	 *
+	 * No SMI command port: the machine is always in ACPI mode (SCI_EN
+	 * reads 1).
+	 */
+	fadt->sci_int = LAYOUT_SCI_IRQ;
+	fadt->pm1a_evt_blk = LAYOUT_PORT_ACPI_PM1_EVT;
+	fadt->pm1_evt_len = ACPI_PM1_EVT_LEN;
+	fadt->x_pm1a_evt_blk = acpi_io_reg(LAYOUT_PORT_ACPI_PM1_EVT,
+					   ACPI_PM1_EVT_LEN,
+					   ACPI_GAS_ACCESS_WORD);
+	fadt->pm1a_cnt_blk = LAYOUT_PORT_ACPI_PM1_CNT;
+	fadt->pm1_cnt_len = ACPI_PM1_CNT_LEN;
+	fadt->x_pm1a_cnt_blk = acpi_io_reg(LAYOUT_PORT_ACPI_PM1_CNT,
+					   ACPI_PM1_CNT_LEN,
+					   ACPI_GAS_ACCESS_WORD);
+	/* No C2/C3 (which a guest would only read from a full FADT). */
+	fadt->p_lvl2_lat = ACPI_FADT_NO_C2;
+	fadt->p_lvl3_lat = ACPI_FADT_NO_C3;
 	fadt->flags = ACPI_FADT_WBINVD | ACPI_FADT_PWR_BUTTON |
-		      ACPI_FADT_SLP_BUTTON | ACPI_FADT_RESET_REG_SUP |
-		      ACPI_FADT_HW_REDUCED_ACPI;
+		      ACPI_FADT_SLP_BUTTON | ACPI_FADT_RESET_REG_SUP;
 	/*
 	 * What Linux does with these: without the 8042 bit it assumes no
 	 * i8042 unless the DSDT lists one, and the VMM does emulate one (its
@@ -473,8 +581,8 @@ static void acpi_fill_fadt(struct acpi_fadt *fadt, uint64_t dsdt_gpa)
 			       ACPI_IAPC_CMOS_RTC_NOT_PRESENT;
 	fadt->reset_reg = acpi_io_gas(LAYOUT_PORT_ACPI_RESET);
 	fadt->reset_value = LAYOUT_ACPI_RESET_VALUE;
-	fadt->sleep_control_reg = acpi_io_gas(LAYOUT_PORT_ACPI_SLEEP_CTL);
-	fadt->sleep_status_reg = acpi_io_gas(LAYOUT_PORT_ACPI_SLEEP_STS);
+	/* The sleep control and status registers are for hardware-reduced
+	 * platforms only: poweroff goes through PM1_CNT. */
 	memcpy(&hv_id, ACPI_HYPERVISOR_ID, strlen(ACPI_HYPERVISOR_ID));
 	fadt->hypervisor_vendor_id = hv_id;
 	/* FADT 6.5 */
@@ -531,7 +639,7 @@ int acpi_build(const struct guest_memory *mem, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa)
 {
 	struct acpi_builder ab = { 0 };
-	size_t rsdp_off, xsdt_off, fadt_off, madt_off, dsdt_off;
+	size_t rsdp_off, xsdt_off, fadt_off, facs_off, madt_off, dsdt_off;
 	uint64_t entries[2];
 	int ret;
 
@@ -554,6 +662,9 @@ int acpi_build(const struct guest_memory *mem, const struct acpi_config *cfg,
 	if (!ret)
 		ret = acpi_alloc(&ab, sizeof(struct acpi_fadt), &fadt_off);
 	if (!ret)
+		ret = acpi_alloc_aligned(&ab, sizeof(struct acpi_facs),
+					 ACPI_FACS_ALIGN, &facs_off);
+	if (!ret)
 		ret = acpi_alloc(&ab, acpi_madt_size(cfg->nr_cpus), &madt_off);
 	if (!ret)
 		ret = acpi_build_dsdt(&ab, cfg, &dsdt_off);
@@ -563,8 +674,9 @@ int acpi_build(const struct guest_memory *mem, const struct acpi_config *cfg,
 	/* Every address is known now; fill the tables that point at others
 	 * after their targets. */
 	acpi_fill_madt((struct acpi_madt *)(ab.buf + madt_off), cfg->nr_cpus);
+	acpi_fill_facs((struct acpi_facs *)(ab.buf + facs_off));
 	acpi_fill_fadt((struct acpi_fadt *)(ab.buf + fadt_off),
-		       LAYOUT_ACPI + dsdt_off);
+		       LAYOUT_ACPI + dsdt_off, LAYOUT_ACPI + facs_off);
 	entries[0] = LAYOUT_ACPI + fadt_off;
 	entries[1] = LAYOUT_ACPI + madt_off;
 	acpi_fill_xsdt((struct acpi_header *)(ab.buf + xsdt_off), entries, 2);

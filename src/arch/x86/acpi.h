@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ACPI tables for x86 guests: RSDP, XSDT, FADT, MADT and DSDT, written into
- * guest memory at [LAYOUT_ACPI, LAYOUT_ACPI_END).
+ * ACPI tables for x86 guests: RSDP, XSDT, FADT, FACS, MADT and DSDT, written
+ * into guest memory at [LAYOUT_ACPI, LAYOUT_ACPI_END).
  *
- * The machine they describe is ACPI "hardware-reduced" (no PM timer, no
- * PM1/GPE blocks, no SCI): poweroff goes through the FADT sleep control
- * register, reset through the FADT reset register, CPUs and the IOAPIC
- * through the MADT, and the COM1 UART and virtio-mmio devices through the
- * DSDT (as LNRO0005 devices, which is how a kernel without virtio_mmio
- * command-line support finds them).
+ * The machine they describe is a PC as far as interrupts go (8259s, IOAPIC,
+ * ISA IRQs), so the FADT is not "hardware-reduced": a hardware-reduced x86
+ * Linux drops its legacy PIC and with it the ISA IRQ numbers that COM1,
+ * the i8042 and command-line virtio devices are known by. Of ACPI's fixed
+ * hardware there are only the PM1 blocks (no PM timer, no GPE blocks) and
+ * an SCI that never fires. Poweroff goes through PM1_CNT, reset through
+ * the FADT reset register, CPUs and the IOAPIC through the MADT, and the
+ * COM1 UART, the i8042, pvpanic and the virtio-mmio devices through the
+ * DSDT (virtio as LNRO0005 devices, which is how a kernel without
+ * virtio_mmio command-line support finds them).
  */
 #ifndef FIGMENT_ARCH_X86_ACPI_H
 #define FIGMENT_ARCH_X86_ACPI_H
@@ -36,8 +40,9 @@ struct acpi_config {
 };
 
 /*
- * Writes RSDP, XSDT, FADT, MADT and DSDT into guest memory, RSDP first at
- * LAYOUT_ACPI (16-byte aligned inside the BIOS area a kernel scans).
+ * Writes RSDP, XSDT, FADT, FACS, MADT and DSDT into guest memory, RSDP
+ * first at LAYOUT_ACPI (16-byte aligned inside the BIOS area a kernel
+ * scans).
  * Needs: guest RAM covering [LAYOUT_ACPI, LAYOUT_ACPI_END) in one region.
  * Does not keep @cfg. Returns 0 and stores the RSDP address in *@rsdp_gpa,
  * or: -EINVAL for 0 CPUs, a device with a bad window or IRQ, or devices

@@ -76,12 +76,21 @@
 #define LAYOUT_PORT_POST 0x80
 /* pvpanic: the guest writes 1 here when its kernel panics. */
 #define LAYOUT_PORT_PVPANIC 0x505
-/* ACPI hardware-reduced sleep control / status and reset registers. */
+/* ACPI power registers (devices/legacy/acpi_pm.c): the hardware-reduced
+ * sleep control / status registers, the reset register, and the PM1 event
+ * (status, enable) and control blocks the FADT points at. */
 #define LAYOUT_PORT_ACPI_SLEEP_CTL 0x3c0
 #define LAYOUT_PORT_ACPI_SLEEP_STS 0x3c1
 #define LAYOUT_PORT_ACPI_RESET 0x3c2
+#define LAYOUT_PORT_ACPI_PM1_EVT 0x3c4 /* 4 ports: PM1_STS, PM1_EN */
+#define LAYOUT_PORT_ACPI_PM1_CNT 0x3c8 /* 2 ports */
+#define LAYOUT_ACPI_PM_PORTS 10	       /* 0x3c0..0x3c9 */
 #define LAYOUT_ACPI_RESET_VALUE 0x1
 #define LAYOUT_ACPI_S5_TYPE 5 /* SLP_TYP written for S5 (poweroff) */
-#define LAYOUT_SCI_IRQ 9
+/* The SCI: never raised (no fixed or general-purpose events), but an ACPI
+ * guest with a legacy PIC requests it. IRQ 3 (COM2's, absent) is the only
+ * ISA line no device takes: 0 timer, 1 i8042, 2 cascade, 4 COM1, 5-23
+ * virtio. */
+#define LAYOUT_SCI_IRQ 3
 
 #endif

@@ -181,8 +181,11 @@ static size_t mp_fill_config(uint8_t *buf, uint32_t nr_cpus)
 	ioapic->address = (uint32_t)LAYOUT_IOAPIC;
 	entries++;
 
-	/* IRQ n on pin n: KVM's default GSI routing, and what the MADT
-	 * implies by having no interrupt source overrides. */
+	/* IRQ n on pin n, conforming to the ISA bus (edge, active high):
+	 * KVM's default GSI routing, and what the MADT implies by having no
+	 * interrupt source overrides for the devices' IRQs (only the SCI's,
+	 * which an MP-table guest does not use). Listing all 24 pins also
+	 * gives an MP-table guest virtio GSIs 16-23 by number. */
 	irq = (struct mp_intsrc *)(ioapic + 1);
 	for (uint8_t i = 0; i < MP_NR_IRQS; i++, irq++, entries++)
 		mp_fill_intsrc(irq, MP_ENTRY_IOINT, MP_INT_INT, i, ioapic_id, i);
