@@ -29,7 +29,7 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
         bench fuzz fuzz-campaign fuzz-replay clean format
 
 all: figment
-figment: $(BUILD)/figment $(BUILD)/figment-uffd-handler
+figment: $(BUILD)/figment $(BUILD)/figment-uffd-handler $(BUILD)/figment-test
 
 # The page-fault handler for snapshot restores with the Uffd backend.
 $(BUILD)/figment-uffd-handler: tools/uffd/uffd-handler.c
@@ -46,6 +46,19 @@ $(FIG_LIB): $(LIB_OBJS)
 $(BUILD)/figment: $(BUILD)/obj/src/main.o $(FIG_LIB)
 	$(CC) $(FIG_CFLAGS) $(LDFLAGS) $(STATIC) -o $@ $^ $(FIG_LIBS)
 	ln -sf figment $(BUILD)/firecracker
+
+# System call names for the SIGSYS message, from the C library's headers.
+$(BUILD)/gen/syscall_names.h:
+	@mkdir -p $(dir $@)
+	echo '#include <sys/syscall.h>' | $(CC) -dM -E - | \
+	  sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9]*\)$$/\t[\2] = "\1",/p' > $@.tmp
+	mv $@.tmp $@
+$(BUILD)/obj/src/sandbox/syscall_names.o: $(BUILD)/gen/syscall_names.h
+$(BUILD)/obj/src/sandbox/syscall_names.o: FIG_CFLAGS += -I$(BUILD)/gen
+
+# figment with the test hooks of tests/hooks/ (the seccomp trigger).
+$(BUILD)/figment-test: $(BUILD)/obj/src/main.o $(BUILD)/obj/tests/hooks/seccomp_trigger.o $(FIG_LIB)
+	$(CC) $(FIG_CFLAGS) $(LDFLAGS) $(STATIC) -o $@ $^ $(FIG_LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

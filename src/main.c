@@ -3,8 +3,10 @@
  * statuses (enum vmm_exit). */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "config/vm_config.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "sandbox/sandbox.h"
 #include "snapshot.h"
 #include "vmm.h"
 #include "vmm_api.h"
@@ -63,7 +66,12 @@ static void usage(FILE *out)
 		"  --http-api-max-payload-size N   largest request body (default 51200)\n"
 		"  --metrics-path FILE        metrics, one JSON object per line\n"
 		"  --boot-timer, --level, --log-path  as for run\n"
-		"  --seccomp-filter FILE, --no-seccomp  accepted; filters are not installed yet\n"
+		"\n"
+		"Both modes:\n"
+		"  --seccomp-filter FILE      seccomp filters from FILE (seccompiler JSON)\n"
+		"                             instead of the built-in ones\n"
+		"  --no-seccomp               no seccomp filters\n"
+		"  --print-seccomp-filter     print the built-in filters as such a file\n"
 		"\n"
 		"Exit status: 0 guest powered off or rebooted, 1 host error, 2 usage,\n"
 		"3 bad configuration or input file, 4 KVM unavailable or refused,\n"
@@ -126,11 +134,70 @@ enum {
 	OPT_LOG_PATH, OPT_HELP, OPT_VERSION, OPT_API_SOCK, OPT_ID,
 	OPT_CONFIG_FILE, OPT_NO_API, OPT_METRICS_PATH, OPT_SECCOMP_FILTER,
 	OPT_NO_SECCOMP, OPT_MAX_PAYLOAD, OPT_IGNORED_VALUE, OPT_IGNORED_FLAG,
-	OPT_DRIVE, OPT_RNG, OPT_RESTORE, OPT_PAUSED,
+	OPT_DRIVE, OPT_RNG, OPT_RESTORE, OPT_PAUSED, OPT_PRINT_SECCOMP,
 };
 
 /* Options both command lines take (and getopt's own verdicts). Returns 0
  * or the exit status to end with. */
+/* --seccomp-filter / --no-seccomp, for sandbox_setup(). */
+static const char *seccomp_file;
+static bool no_seccomp;
+
+static int print_seccomp_filter(void)
+{
+	struct seccomp_policy p;
+	char *text;
+
+	seccomp_policy_builtin(&p);
+	text = seccomp_policy_to_json(&p);
+	if (!text)
+		return VMM_EXIT_ERROR;
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+/*
+ * Before any thread but main exists: the seccomp filters compiled, and the
+ * lazy set-up that would otherwise make a filtered thread open files
+ * (jansson's hash seed reads /dev/urandom, the log's stderr and time zone;
+ * glibc's per-thread malloc arenas read /sys and /proc files when they are
+ * made and shrunk: one arena for all threads, which malloc little, avoids
+ * that and the arenas' memory).
+ */
+static int sandbox_setup(void)
+{
+	struct seccomp_policy p;
+	char err[512];
+	int ret;
+
+	mallopt(M_ARENA_MAX, 1);
+	json_object_seed(0);
+	log_prepare();
+	if (no_seccomp) {
+		if (seccomp_file)
+			return usage_error("%s: --seccomp-filter and --no-seccomp exclude each other",
+					   "--no-seccomp");
+		log_warn("seccomp filters are off (--no-seccomp)");
+		return sandbox_prepare(NULL, err, sizeof(err));
+	}
+	if (seccomp_file) {
+		if (seccomp_policy_load(seccomp_file, &p, err, sizeof(err))) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			return VMM_EXIT_CONFIG;
+		}
+	} else {
+		seccomp_policy_builtin(&p);
+	}
+	ret = sandbox_prepare(&p, err, sizeof(err));
+	seccomp_policy_free(&p);
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return seccomp_file ? VMM_EXIT_CONFIG : VMM_EXIT_ERROR;
+	}
+	return 0;
+}
+
 static int parse_shared_option(int opt, char **argv, struct vm_config *cfg)
 {
 	char err[CONFIG_ERR_MAX];
@@ -151,6 +218,14 @@ static int parse_shared_option(int opt, char **argv, struct vm_config *cfg)
 			return VMM_EXIT_CONFIG;
 		}
 		return 0;
+	case OPT_SECCOMP_FILTER:
+		seccomp_file = optarg;
+		return 0;
+	case OPT_NO_SECCOMP:
+		no_seccomp = true;
+		return 0;
+	case OPT_PRINT_SECCOMP:
+		exit(print_seccomp_filter());
 	case OPT_HELP:
 		usage(stdout);
 		exit(0);
@@ -179,6 +254,9 @@ static const struct option run_options[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "print-seccomp-filter", no_argument, NULL, OPT_PRINT_SECCOMP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -292,6 +370,7 @@ static const struct option fc_options[] = {
 	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "print-seccomp-filter", no_argument, NULL, OPT_PRINT_SECCOMP },
 	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
 	/* Firecracker's jailer passes these; they only tune its own logs. */
 	{ "start-time-us", required_argument, NULL, OPT_IGNORED_VALUE },
@@ -346,11 +425,6 @@ static int fc_parse(int argc, char **argv, struct fc_args *a,
 				fprintf(stderr, "%s: %s\n", prog, err);
 				return VMM_EXIT_CONFIG;
 			}
-			break;
-		case OPT_SECCOMP_FILTER:
-		case OPT_NO_SECCOMP:
-			log_warn("seccomp filters are not installed yet; %s ignored",
-				 argv[optind - 1]);
 			break;
 		case OPT_MAX_PAYLOAD:
 			if (parse_u64(optarg, &v) || v == 0 || v > (64 << 20))
@@ -435,6 +509,10 @@ static int serve_running_vm(struct vmm *vmm, const struct api_options *opts)
 		}
 	}
 	metrics_periodic_start(&vmm->loop, 0);
+	/* A VM started before the API thread was: the VMM thread goes under
+	 * seccomp now that it has no more threads to make. */
+	if (opts->started)
+		vmm_enter_sandbox(vmm);
 	event_loop_run(&vmm->loop);
 	api_stop(api);
 	ret = vmm_finish(vmm);
@@ -457,6 +535,8 @@ static int cmd_firecracker(int argc, char **argv)
 	ret = fc_parse(argc, argv, &a, &cfg);
 	if (!ret && a.config_file)
 		ret = fc_load_config(a.config_file, &cfg);
+	if (!ret)
+		ret = sandbox_setup();
 	if (ret)
 		goto out_cfg;
 	if (vmm_init(&vmm)) {
@@ -551,6 +631,8 @@ static int cmd_run(int argc, char **argv)
 
 	vm_config_init(&cfg);
 	ret = run_parse(argc, argv, &cfg, &ra);
+	if (!ret)
+		ret = sandbox_setup();
 	if (ret)
 		goto out_cfg;
 	if (ra.restore) {

@@ -3,6 +3,8 @@
  * signals, devices), pause/resume and the way it ends. */
 #include "vmm.h"
 
+#include "sandbox/sandbox.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -385,10 +387,29 @@ int vmm_run(struct vmm *vmm)
 {
 	int ret = vmm_start(vmm, vmm->exit_reason, sizeof(vmm->exit_reason));
 
+	if (!ret)
+		ret = vmm_enter_sandbox(vmm);
 	if (ret)
 		return ret;
 	event_loop_run(&vmm->loop);
 	return vmm_finish(vmm);
+}
+
+int vmm_enter_sandbox(struct vmm *vmm)
+{
+	int ret;
+
+	if (vmm->sandboxed)
+		return 0;
+	ret = sandbox_enter(SECCOMP_THREAD_VMM, "vmm");
+	if (ret) {
+		vmm_request_stop(vmm, VMM_EXIT_ERROR,
+				 "cannot put the VMM thread under seccomp: %s",
+				 strerror(-ret));
+		return ret;
+	}
+	vmm->sandboxed = true;
+	return 0;
 }
 
 int vmm_init(struct vmm *vmm)

@@ -50,6 +50,7 @@ struct vmm {
 	pthread_cond_t cond;
 	enum vmm_state state;
 	bool start_paused; /* vmm_start() leaves the vCPUs parked (a restore) */
+	bool sandboxed;    /* the VMM thread's seccomp filter is on */
 	/* guest RAM as of a known memory file: after a Full snapshot or a
 	 * restore, so a Diff snapshot has a base to be written onto */
 	bool snapshot_base;
@@ -113,6 +114,11 @@ int vmm_finish(struct vmm *vmm);
 /* vmm_start(), the event loop until the VM ends, vmm_finish(). Returns the
  * vmm_exit status; the reason is in vmm->exit_reason. */
 int vmm_run(struct vmm *vmm);
+
+/* Puts the calling (VMM) thread under its seccomp filter, once the vCPU and
+ * API threads exist (they must not inherit it); idempotent. 0, or a
+ * negative errno after asking the VM to stop. */
+int vmm_enter_sandbox(struct vmm *vmm);
 
 /* Releases what vmm_build() made (a failed build too), keeping the event
  * loop, so that another build can follow. */

@@ -36,6 +36,8 @@ static int api_instance_start(void *opaque, const struct vm_config *cfg,
 		vmm_release_vm(vmm);
 		return -EINVAL;
 	}
+	/* The guest runs: from here on the VMM thread is filtered. */
+	vmm_enter_sandbox(vmm);
 	return 0;
 }
 
@@ -85,6 +87,7 @@ static int api_snapshot_load(void *opaque, const char *state_path,
 		vmm_release_vm(vmm);
 		return -EINVAL;
 	}
+	vmm_enter_sandbox(vmm);
 	return 0;
 }
 

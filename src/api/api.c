@@ -6,10 +6,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/bridge.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "sandbox/sandbox.h"
 #include "util/log.h"
 
 struct api_server {
@@ -30,6 +32,13 @@ static void *api_thread(void *opaque)
 	struct api_server *a = opaque;
 	int ret;
 
+	pthread_setname_np(pthread_self(), "fc_api"); /* Firecracker's name */
+	ret = sandbox_enter(SECCOMP_THREAD_API, "api");
+	if (ret) {
+		log_err("cannot put the API thread under seccomp: %s",
+			strerror(-ret));
+		return NULL;
+	}
 	ret = server_run(a->server);
 	if (ret)
 		log_err("API server stopped: %d", ret);

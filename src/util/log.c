@@ -200,6 +200,19 @@ void log_guest(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_prepare(void)
+{
+	pthread_mutex_lock(&log_lock);
+	stderr_sink();
+	pthread_mutex_unlock(&log_lock);
+	tzset(); /* strftime() reads the time zone file once, here */
+}
+
+int log_sink_fd(void)
+{
+	return log_fd;
+}
+
 uint64_t log_lines_dropped(void)
 {
 	uint64_t n;

@@ -44,6 +44,13 @@ void log_flush_losses(void);
 /* Lines lost so far: dropped by a full sink, suppressed by the guest
  * budget. */
 uint64_t log_lines_dropped(void);
+/* Does the first line's set-up (the non-blocking stderr, the time zone)
+ * now, on the main thread, so that no thread opens a file for it later
+ * under seccomp. */
+void log_prepare(void);
+/* The --log-path / PUT /logger file's descriptor, or -1 (stderr);
+ * async-signal-safe. */
+int log_sink_fd(void);
 uint64_t log_guest_lines_suppressed(void);
 
 #define log_err(...) log_msg(LOG_ERROR, __VA_ARGS__)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/sandbox.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "vmm_exit.h"
@@ -302,12 +303,21 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	char name[16];
 	sigset_t set;
+	int ret;
 
 	snprintf(name, sizeof(name), "fc_vcpu %u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	snprintf(name, sizeof(name), "vcpu %u", vcpu->index);
+	ret = sandbox_enter(SECCOMP_THREAD_VCPU, name);
+	if (ret) {
+		vcpu_fail(vcpu, VMM_EXIT_ERROR,
+			  "cannot put vCPU %u under seccomp: %s", vcpu->index,
+			  strerror(-ret));
+		goto out;
+	}
 
 	while (vcpu_wait_runnable(vcpu)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
@@ -321,6 +331,7 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+out:
 	/* Nobody waits for an answer from a vCPU that has ended. */
 	pthread_mutex_lock(&vcpu->lock);
 	vcpu->exited = true;
