@@ -21,13 +21,17 @@
 static char err[1024];
 static struct jailer_args a;
 
-/* Parses a NULL-terminated list of arguments (after the program name). */
+/* @a points into its argv (a.extra): one that outlives each PARSE. */
+static char *argv_buf[64];
+
+/* Parses a list of arguments (after the program name). */
 #define PARSE(...)                                                         \
 	({                                                                 \
 		char *v_[] = { "jailer", __VA_ARGS__, NULL };              \
+		memcpy(argv_buf, v_, sizeof(v_));                          \
 		jailer_args_free(&a);                                      \
-		jailer_parse((int)(sizeof(v_) / sizeof(v_[0])) - 1, v_, &a, \
-			     err, sizeof(err));                            \
+		jailer_parse((int)(sizeof(v_) / sizeof(v_[0])) - 1,        \
+			     argv_buf, &a, err, sizeof(err));              \
 	})
 
 #define REQUIRED "--id", ID, "--exec-file", "/usr/bin/figment", "--uid", \
