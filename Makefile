@@ -46,6 +46,7 @@ $(FIG_LIB): $(LIB_OBJS)
 $(BUILD)/figment: $(BUILD)/obj/src/main.o $(FIG_LIB)
 	$(CC) $(FIG_CFLAGS) $(LDFLAGS) $(STATIC) -o $@ $^ $(FIG_LIBS)
 	ln -sf figment $(BUILD)/firecracker
+	ln -sf figment $(BUILD)/jailer
 
 # System call names for the SIGSYS message, from the C library's headers.
 $(BUILD)/gen/syscall_names.h:

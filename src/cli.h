@@ -8,4 +8,8 @@
 /* `figment snapshot ...` (cli_snapshot.c) */
 int cmd_snapshot(const char *prog, int argc, char **argv);
 
+/* `figment jailer ...`, or figment started as `jailer` / `figment-jailer`:
+ * Firecracker's jailer (src/jailer/jailer.c). @prog names it in messages. */
+int cmd_jailer(const char *prog, int argc, char **argv);
+
 #endif

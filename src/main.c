@@ -693,6 +693,11 @@ int main(int argc, char **argv)
 	prog = basename(argv[0]);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
+	/* a `jailer` symlink is what the Go SDK's JailerBinary runs */
+	if (!strcmp(prog, "jailer") || !strcmp(prog, "figment-jailer"))
+		return cmd_jailer(prog, argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "jailer"))
+		return cmd_jailer("figment jailer", argc - 1, argv + 1);
 	if (argc < 2)
 		return cmd_firecracker(argc, argv); /* API on the default socket */
 	if (!strcmp(argv[1], "run"))

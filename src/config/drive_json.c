@@ -7,6 +7,7 @@
 
 #include "config/config_json.h"
 #include "config/json_util.h"
+#include "util/instance_id.h"
 
 #define fail(...)                                    \
 	do {                                         \
@@ -40,13 +41,11 @@ bool config_id_valid(const char *id)
 	return true;
 }
 
+_Static_assert(CONFIG_ID_MAX == INSTANCE_ID_MAX, "one id length");
+
 bool config_instance_id_valid(const char *id)
 {
-	size_t n = strnlen(id, CONFIG_ID_MAX + 1);
-
-	return n >= 1 && n <= CONFIG_ID_MAX &&
-	       strspn(id, "abcdefghijklmnopqrstuvwxyz"
-			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+	return instance_id_valid(id); /* the jailer's rule too */
 }
 
 static int get_id(const json_t *j, const char *what, char *id, char *err,
