@@ -423,8 +423,8 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	ret = builder_machine(vmm, NULL, err, errlen);
 	if (ret)
 		goto out;
-	acpi.devices = vmm->virtio.acpi;
-	acpi.nr_devices = vmm->virtio.nr;
+	acpi.devices = vmm->devices.items;
+	acpi.nr_devices = (uint32_t)vmm->devices.nr;
 
 	ret = acpi_build(&vmm->vm.mem, &acpi, &rsdp);
 	/* The MP table is only for kernels booted with acpi=off; the EBDA

@@ -42,8 +42,8 @@ struct vmm {
 	struct pvpanic pvpanic;
 	struct boot_timer timer;
 	struct virtio_devices virtio;
-	/* every device above, in one list (devices/device.h); the virtio
-	 * ones join it with the snapshot issue's second part */
+	/* every device above, in one list (devices/device.h): snapshots and
+	 * the DSDT are loops over it */
 	struct device_list devices;
 
 	pthread_mutex_t lock;

@@ -3,6 +3,11 @@
  * ACPI tables: parsed back here by spec offsets (not through the builder's
  * structs, so a wrong struct shows up), then checked independently by
  * disassembling and recompiling them with ACPICA's iasl.
+ *
+ * The DSDT is built from a device list like the builder's
+ * (devices/device.h): COM1, the i8042, the ACPI power registers (no node),
+ * pvpanic, then virtio-mmio transports placed as virtio_devices.c places
+ * them.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -15,14 +20,28 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
+#include "devices/legacy/acpi_pm.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/pvpanic.h"
+#include "devices/legacy/serial.h"
+#include "devices/virtio/mmio.h"
 #include "vstate/memory.h"
 
 #define MEM_SIZE (2u << 20)
 #define MAX_DEVICES 4200
+#define NR_LEGACY 4 /* serial, i8042, acpi-pm, pvpanic */
+
+/* Where each virtio device sits (as virtio_devices.c places them). */
+struct mmio_place {
+	uint64_t base;
+	uint32_t irq;
+};
 
 static uint8_t *buf;
 static struct guest_memory mem;
-static struct acpi_mmio_device devices[MAX_DEVICES];
+static struct mmio_place devices[MAX_DEVICES];
+static struct virtio_mmio_dev *vdevs;
+static struct device *list;
 
 static void setup(void)
 {
@@ -32,27 +51,51 @@ static void setup(void)
 	for (uint32_t i = 0; i < MAX_DEVICES; i++) {
 		devices[i].base = LAYOUT_VIRTIO_MMIO_BASE +
 				  i * LAYOUT_VIRTIO_MMIO_SIZE;
-		devices[i].size = LAYOUT_VIRTIO_MMIO_SIZE;
 		devices[i].irq = LAYOUT_VIRTIO_IRQ_BASE +
 				 i % LAYOUT_VIRTIO_MAX_DEVICES;
 	}
+	vdevs = calloc(MAX_DEVICES, sizeof(*vdevs));
+	list = calloc(NR_LEGACY + MAX_DEVICES, sizeof(*list));
+	cr_assert(vdevs && list);
 }
 
 static void teardown(void)
 {
+	free(list);
+	free(vdevs);
 	free(buf);
 }
 
 TestSuite(acpi, .init = setup, .fini = teardown);
 
+/* The device list the builder makes: the legacy devices, then @nr_devices
+ * virtio transports at devices[]. */
+static const struct device *make_list(uint32_t nr_devices, uint32_t *nr)
+{
+	static const struct device_ops *legacy[NR_LEGACY] = {
+		&serial_device_ops, &i8042_device_ops, &acpi_pm_device_ops,
+		&pvpanic_device_ops,
+	};
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < NR_LEGACY; i++)
+		list[n++] = (struct device){ .ops = legacy[i] };
+	for (uint32_t i = 0; i < nr_devices; i++) {
+		vdevs[i].mmio_base = devices[i].base;
+		vdevs[i].gsi = devices[i].irq;
+		vdevs[i].index = i;
+		list[n++] = (struct device){ .ops = &virtio_mmio_device_ops,
+					     .dev = &vdevs[i] };
+	}
+	*nr = n;
+	return list;
+}
+
 static int build(uint32_t nr_cpus, uint32_t nr_devices, uint64_t *rsdp)
 {
-	struct acpi_config cfg = {
-		.nr_cpus = nr_cpus,
-		.devices = nr_devices ? devices : NULL,
-		.nr_devices = nr_devices,
-	};
+	struct acpi_config cfg = { .nr_cpus = nr_cpus };
 
+	cfg.devices = make_list(nr_devices, &cfg.nr_devices);
 	return acpi_build(&mem, &cfg, rsdp);
 }
 
@@ -346,7 +389,7 @@ Test(acpi, dsdt_devices)
 			/* Interrupt(Consumer, Edge, ActiveHigh, Exclusive) */
 			uint8_t irq[9] = { 0x89, 6, 0, 0x03, 1 };
 			uint32_t base = (uint32_t)devices[i].base;
-			uint32_t size = (uint32_t)devices[i].size;
+			uint32_t size = LAYOUT_VIRTIO_MMIO_SIZE;
 
 			memcpy(mem32 + 4, &base, 4);
 			memcpy(mem32 + 8, &size, 4);
@@ -371,9 +414,6 @@ Test(acpi, bad_configs_refused)
 	devices[0].irq = ACPI_IOAPIC_PINS;
 	cr_assert_eq(build(1, 1, &rsdp), -EINVAL);
 	devices[0].irq = 5;
-	devices[0].size = 0;
-	cr_assert_eq(build(1, 1, &rsdp), -EINVAL);
-	devices[0].size = 0x1000;
 	devices[0].base = 0xfffff000;
 	cr_assert_eq(build(1, 1, &rsdp), 0);
 	devices[0].base = 0xfffff001;
