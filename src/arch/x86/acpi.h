@@ -12,8 +12,9 @@
  * the FADT reset register, CPUs and the IOAPIC through the MADT. The DSDT
  * has \_S5_ and, in \_SB_, a node for each device of the VM's device list
  * that describes itself (devices/device.h, acpi_describe): the COM1 UART,
- * the i8042, pvpanic, the virtio-mmio devices (LNRO0005, which is how a
- * kernel without virtio_mmio command-line support finds them).
+ * the i8042, pvpanic, the VM generation ID and its GED, the virtio-mmio
+ * devices (LNRO0005, which is how a kernel without virtio_mmio
+ * command-line support finds them).
  */
 #ifndef FIGMENT_ARCH_X86_ACPI_H
 #define FIGMENT_ARCH_X86_ACPI_H
