@@ -270,15 +270,23 @@ def test_restore_paused_then_resume_through_the_api(figment, counter, tmp_path):
     assert _snapshot(figment, counter.sock, snap).returncode == 0
     counter.kill()
     sock, out = str(tmp_path / "r.sock"), str(tmp_path / "r.out")
-    p = _restore(figment, snap, out, "--api-sock", sock, "--paused")
+    p = _restore(figment, snap, out, "--api-sock", sock, "--paused", "--level", "info")
+    told = b"new VM generation ID: the guest was notified"
     try:
         _wait_sock(sock, p)
         time.sleep(0.5)
         assert _counts(out) == []  # parked
+        # the VM generation ID's notification waits for the vCPUs to run
+        assert told not in open(out, "rb").read()
         st, info = _api(sock, "GET", "/")
         assert st == 200 and info["state"] == "Paused", info
         assert _api(sock, "PATCH", "/vm", {"state": "Resumed"})[0] == 204
         _wait_count(out, 1, p)
+        # once, at the resume; a pause and another resume are no news
+        assert _api(sock, "PATCH", "/vm", {"state": "Paused"})[0] == 204
+        assert _api(sock, "PATCH", "/vm", {"state": "Resumed"})[0] == 204
+        _wait_count(out, _counts(out)[-1] + 1, p)
+        assert open(out, "rb").read().count(told) == 1
     finally:
         _stop(p)
 

@@ -65,7 +65,8 @@ bool vmgenid_notify(struct vmgenid *g)
 	/* An edge, as the GED's _CRS declares: the line goes up and down. */
 	g->irq(g->opaque, 1);
 	g->irq(g->opaque, 0);
-	log_debug("VM generation ID changed: guest notified on GSI %u", g->gsi);
+	log_info("new VM generation ID: the guest was notified (GSI %u)",
+		 g->gsi);
 	return true;
 }
 
