@@ -49,6 +49,14 @@ static void builder_i8042_reset(void *opaque)
 			 "guest rebooted (i8042 reset)");
 }
 
+/* The GED's line: vmgenid_notify() pulses it. */
+static void builder_ged_irq(void *opaque, int level)
+{
+	struct vmm *vmm = opaque;
+
+	vm_irq_line(&vmm->vm, LAYOUT_GED_IRQ, level);
+}
+
 static void builder_acpi_event(void *opaque, enum acpi_pm_event ev)
 {
 	if (ev == ACPI_PM_POWEROFF)
@@ -122,6 +130,8 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 	vmm->pvpanic.panicked = builder_pvpanic;
 	vmm->pvpanic.opaque = vmm;
 	vmm->timer.print = vmm->cfg->boot_timer;
+	vmgenid_init(&vmm->vmgenid, &vm->mem, LAYOUT_VMGENID, LAYOUT_GED_IRQ,
+		     builder_ged_irq, vmm);
 
 	/* The VM's device list, in a fixed order: snapshots save and restore
 	 * it entry by entry. */
@@ -135,7 +145,9 @@ static int builder_devices(struct vmm *vmm, char *err, size_t errlen)
 	    device_list_add(&vmm->devices, &pvpanic_device_ops, &vmm->pvpanic,
 			    "pvpanic") ||
 	    device_list_add(&vmm->devices, &boot_timer_device_ops, &vmm->timer,
-			    "boot-timer")) {
+			    "boot-timer") ||
+	    device_list_add(&vmm->devices, &vmgenid_device_ops, &vmm->vmgenid,
+			    "VM generation ID")) {
 		snprintf(err, errlen, "too many devices");
 		return VMM_EXIT_ERROR;
 	}
@@ -423,8 +435,16 @@ int vmm_build(struct vmm *vmm, const struct vm_config *cfg, char *err,
 	ret = builder_machine(vmm, NULL, err, errlen);
 	if (ret)
 		goto out;
-	acpi.devices = vmm->virtio.acpi;
-	acpi.nr_devices = vmm->virtio.nr;
+	/* The first generation (a restore makes the next ones). */
+	ret = vmgenid_new_generation(&vmm->vmgenid);
+	if (ret) {
+		snprintf(err, errlen, "cannot create the VM generation ID: %s",
+			 strerror(-ret));
+		ret = VMM_EXIT_ERROR;
+		goto out;
+	}
+	acpi.devices = vmm->devices.items;
+	acpi.nr_devices = (uint32_t)vmm->devices.nr;
 
 	ret = acpi_build(&vmm->vm.mem, &acpi, &rsdp);
 	/* The MP table is only for kernels booted with acpi=off; the EBDA

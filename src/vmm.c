@@ -88,8 +88,10 @@ int vmm_resume(struct vmm *vmm)
 	if (vmm->state != VMM_PAUSED)
 		return vmm->state == VMM_RUNNING ? 0 : -EINVAL;
 	ret = vmm_post_all(vmm, VCPU_EV_RESUME);
-	if (!ret)
+	if (!ret) {
 		vmm->state = VMM_RUNNING;
+		vmgenid_notify(&vmm->vmgenid);
+	}
 	return ret;
 }
 
@@ -350,6 +352,10 @@ int vmm_start(struct vmm *vmm, char *err, size_t errlen)
 			vcpu_request_stop(&vmm->vcpus[i]);
 	} else {
 		pthread_mutex_unlock(&vmm->lock);
+		/* A restored guest learns it is a new generation once it
+		 * runs (restored paused: at the resume). */
+		if (!vmm->start_paused)
+			vmgenid_notify(&vmm->vmgenid);
 	}
 	return 0;
 }

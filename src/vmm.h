@@ -14,6 +14,7 @@
 #include <termios.h>
 
 #include "config/vm_config.h"
+#include "devices/acpi/vmgenid.h"
 #include "devices/legacy/acpi_pm.h"
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
@@ -41,9 +42,10 @@ struct vmm {
 	struct acpi_pm pm;
 	struct pvpanic pvpanic;
 	struct boot_timer timer;
+	struct vmgenid vmgenid;
 	struct virtio_devices virtio;
-	/* every device above, in one list (devices/device.h); the virtio
-	 * ones join it with the snapshot issue's second part */
+	/* every device above, in one list (devices/device.h): snapshots and
+	 * the DSDT are loops over it */
 	struct device_list devices;
 
 	pthread_mutex_t lock;

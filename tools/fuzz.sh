@@ -31,7 +31,7 @@ src/devices/virtio/blk/blk.c src/devices/virtio/rng/rng.c
 src/vstate/memory.c src/util/log.c src/util/safe_open.c src/util/token_bucket.c src/api/http.c src/config/*.c
 src/util/metrics.c src/util/event_loop.c src/arch/x86/boot.c
 src/arch/x86/boot_bzimage.c src/arch/x86/boot_elf.c src/arch/x86/e820.c
-src/persist/snapshot_file.c src/persist/snap_buf.c"
+src/persist/snapshot_file.c src/persist/snap_buf.c src/arch/x86/aml.c"
 LIBS="-ljansson -lz"
 CFLAGS="-std=gnu11 -g -O1 -Isrc -D_GNU_SOURCE -pthread -fno-omit-frame-pointer"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"

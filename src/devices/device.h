@@ -3,13 +3,16 @@
  * The device model: every device of a VM is one entry in one list that the
  * VM owns, with a kind (which names its state in snapshots) and the ops
  * that loops over the list need. Snapshots save and restore the list in
- * order, entry by entry; a device without state has no save/restore.
+ * order, entry by entry; a device without state has no save/restore. The
+ * DSDT is one loop over the list too: each device with an acpi_describe op
+ * adds its node, in list order.
  */
 #ifndef FIGMENT_DEVICES_DEVICE_H
 #define FIGMENT_DEVICES_DEVICE_H
 
 #include <stddef.h>
 
+struct aml_buf;
 struct snap_buf;
 
 #define DEVICE_LIST_MAX 48
@@ -24,6 +27,10 @@ struct device_ops {
 	 * yet running; checks every value as guest-controlled. 0 or
 	 * -EINVAL. */
 	int (*restore)(void *dev, struct snap_buf *b);
+	/* Optional: appends the device's node(s) to the DSDT's \_SB_ scope
+	 * (arch/x86/aml.h). Errors are the buffer's (sticky: an invalid
+	 * description marks it invalid, no room marks it overflowed). */
+	void (*acpi_describe)(const void *dev, struct aml_buf *b);
 };
 
 struct device {

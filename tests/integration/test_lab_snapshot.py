@@ -4,14 +4,17 @@ is snapshotted (`figment snapshot`), killed with SIGKILL, and restored
 (`figment run --restore`): the file is there, the count goes on from where
 it was, and the guest's clock moves forward from where it stood. With a
 root disk (virtio-blk), the restored guest's writes reach the image: a
-third boot of the same image reads them back."""
+third boot of the same image reads them back. Two clones restored from one
+snapshot are told by the VM generation ID device that they are clones: their
+kernels reseed, and their /dev/urandom outputs differ."""
+import gzip
 import json
 import os
 import re
 
 import pytest
 
-from conftest import ROOT, run, run_lab
+from conftest import ROOT, guest_artifact, run, run_lab
 
 MKROOTFS = ROOT / "tools" / "guest" / "mkrootfs.sh"
 
@@ -148,3 +151,137 @@ def test_memory_file_holds_only_what_the_guest_touched(lab):
         mem = VMS[vm][3]
         kib = int(re.search(r"^MEMORY-KIB (\d+)$", lab[vm], re.M).group(1))
         assert 0 < kib < mem * 1024 * 0.9, (vm, kib)
+
+
+# ---- VM generation ID: two clones of one snapshot reseed their RNGs ----
+#
+# Linux 6.1 reseeds its crng by itself too, on the first use after an
+# interval (during the first two minutes, half the uptime in whole seconds),
+# and a reseed mixes in RDSEED/RDRAND and the TSC, which differ between
+# clones: so two clones' /dev/urandom would often differ even without the
+# VM generation ID. To make the comparison mean something, the guest waits
+# until the interval is 4 s, initializes its crng if that has not happened
+# yet (before, the kernel does not reseed at all, not even for a VM
+# generation change) and forces a reseed (fig-reseed: getrandom(), then the
+# RNDRESEEDCRNG ioctl) right before it says READY, and reads /dev/urandom only after
+# sleeping 1 s: the snapshot falls into that sleep, and a clone's first read
+# comes well inside the interval. Without the notification, both clones'
+# first reads are then the same bytes (checked once by disabling
+# vmgenid_notify(): equal); with it, each clone's kernel has reseeded
+# ("crng reseeded due to virtual machine fork", counted by the guest) before
+# it reads. The guest's `grep 'for[k]'` does not match its own command line,
+# which dmesg also shows.
+RESEED_C = r"""
+#include <fcntl.h>
+#include <linux/random.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+int main(void)
+{
+	char c;
+	int fd = open("/dev/urandom", O_RDONLY);
+
+	/* a blocking getrandom() makes the kernel initialize its crng now
+	 * (jitter entropy): before that, it does not reseed at all */
+	if (fd < 0 || getrandom(&c, 1, 0) != 1 ||
+	    ioctl(fd, RNDRESEEDCRNG) < 0) {
+		perror("fig-reseed");
+		return 1;
+	}
+	return 0;
+}
+"""
+GENID_RUN = ("for d in /sys/bus/acpi/drivers/vmgenid/*:* /sys/bus/platform/drivers/acpi-ged/*:*; "
+             "do echo BOUND $d; done; "
+             "while [ $(cut -d. -f1 /proc/uptime) -lt 8 ]; do sleep 0.5; done; "
+             "fig-reseed && echo READY; sleep 1; "
+             "while true; do echo RAND $(dmesg | grep -c 'virtual machine for[k]') "
+             "$(head -c 32 /dev/urandom | od -An -tx1); sleep 0.3; done")
+
+# Boot, snapshot during the guest's 1 s sleep, SIGKILL, restore twice, one
+# clone after the other, each until it has begun a fourth line (so that
+# three are complete).
+GENID_SCENARIO = r"""
+: > /tmp/vm1.out
+figment --api-sock /tmp/a.sock --config-file /extra/vm-genid.json > /tmp/vm1.out 2>&1 &
+pid=$!
+i=0; while ! grep -q '^READY' /tmp/vm1.out && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+figment snapshot --api-sock /tmp/a.sock --out /tmp/snap --paused; echo "SNAPSHOT-EXIT $?"
+grep -e BOUND -e READY -e RAND /tmp/vm1.out | sed 's/^/BOOT /'
+kill -9 $pid; wait $pid 2>/dev/null
+for c in 1 2; do
+	: > /tmp/c$c.out
+	timeout 60 figment run --restore /tmp/snap > /tmp/c$c.out 2>&1 &
+	rpid=$!
+	i=0; while [ $(grep -c '^RAND' /tmp/c$c.out) -lt 4 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+	kill $rpid; wait $rpid; echo "CLONE$c-EXIT $?"
+	grep -e '^RAND' /tmp/c$c.out | sed "s/^/CLONE$c /"
+	grep -v -e '^RAND' /tmp/c$c.out | tail -3
+done
+"""
+
+
+def _cpio_newc(files):
+    """A gzip'd cpio archive (newc) holding @files ({path: (mode, bytes)}),
+    which the kernel unpacks after the initramfs it is appended to."""
+    out = b""
+    for ino, (name, (mode, data)) in enumerate(list(files.items()) + [("TRAILER!!!", (0, b""))]):
+        nb = name.encode() + b"\0"
+        fields = [ino + 1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0]
+        hdr = b"070701" + b"".join(b"%08X" % f for f in fields) + nb
+        out += hdr + b"\0" * (-len(hdr) % 4) + data + b"\0" * (-len(data) % 4)
+    return gzip.compress(out)
+
+
+def genid_extra(extra):
+    """Fills @extra for GENID_SCENARIO: the minimal kernel's initramfs with
+    fig-reseed appended, and the VM's config."""
+    r = run(["gcc", "-static", "-Os", "-o", str(extra / "fig-reseed"), "-x", "c", "-"],
+            input=RESEED_C, stdin=None)
+    assert r.returncode == 0, r.stderr
+    initrd = guest_artifact("initramfs.cpio.gz").read_bytes() + _cpio_newc(
+        {"bin/fig-reseed": (0o100755, (extra / "fig-reseed").read_bytes())})
+    (extra / "initramfs-genid.cpio.gz").write_bytes(initrd)
+    vm = {"boot-source": {"kernel_image_path": "/guest/bzImage",
+                          "initrd_path": "/extra/initramfs-genid.cpio.gz",
+                          "boot_args": "console=ttyS0 reboot=k panic=-1 quiet pci=off "
+                                       f'fig_run="{GENID_RUN}"'},
+          "machine-config": {"vcpu_count": 1, "mem_size_mib": 128}}
+    (extra / "vm-genid.json").write_text(json.dumps(vm))
+
+
+@pytest.fixture(scope="module")
+def genid_lab(tmp_path_factory):
+    if os.environ.get("FIGMENT_SKIP_LAB"):
+        pytest.skip("FIGMENT_SKIP_LAB is set")
+    extra = tmp_path_factory.mktemp("genid-lab")
+    genid_extra(extra)
+    return run_lab(GENID_SCENARIO, timeout=300, extra=extra).stdout
+
+
+def _clone_reads(out, c):
+    """Clone @c's lines: [(reseeds seen, the 32 bytes)]."""
+    return [(int(n), b) for n, b in re.findall(rf"^CLONE{c} RAND (\d+) ((?:[0-9a-f]{{2}} ?){{32}})",
+                                                out, re.M)]
+
+
+def test_clones_are_told_and_their_urandom_differs(genid_lab):
+    out = genid_lab
+    assert "SNAPSHOT-EXIT 0" in out, out
+    # the driver and the GED bound in the guest that was snapshotted
+    assert "BOOT BOUND /sys/bus/acpi/drivers/vmgenid/FGMT0001:00" in out, out
+    assert "BOOT BOUND /sys/bus/platform/drivers/acpi-ged/ACPI0013:00" in out, out
+    assert re.search(r"^BOOT READY", out, re.M), out
+    first = []
+    for c in (1, 2):
+        reads = _clone_reads(out, c)
+        assert len(reads) >= 3, out
+        assert f"CLONE{c}-EXIT 8" in out, out
+        # told once, before its first read (the notification comes as the
+        # vCPUs start; the guest reads a second later)
+        assert [n for n, _ in reads] == [1] * len(reads), (c, reads)
+        first.append([b for _, b in reads[:3]])
+    # every read differs from the other clone's (without the notification
+    # they are the same, read for read)
+    assert all(a != b for a, b in zip(*first)), out

@@ -206,21 +206,87 @@ def test_one_snapshot_restored_twice_at_once(figment, counter, tmp_path):
         assert c[0] in (at, at + 1), (at, c[:3])
 
 
+VMGENID_GPA, VMGENID_SIZE = 0xa0000, 16  # src/arch/x86/layout.h
+
+
+def _generation_id(snap):
+    """The 16 bytes of the VM generation ID in a snapshot's guest RAM (the
+    memory file is guest RAM from address 0)."""
+    with open(snap / "memory", "rb") as f:
+        f.seek(VMGENID_GPA)
+        return f.read(VMGENID_SIZE)
+
+
+def test_each_restore_is_a_new_generation(figment, counter, tmp_path):
+    """A boot writes a random VM generation ID into guest RAM; each restore
+    writes another (`run --restore` and `PUT /snapshot/load` both), so two
+    clones of one snapshot, snapshotted again, hold three different IDs;
+    a Diff snapshot of a clone carries its new ID (the VMM's own write is
+    in the dirty log)."""
+    _wait_count(counter.out, 2, counter.proc)
+    snap = tmp_path / "snap"
+    assert _snapshot(figment, counter.sock, snap, "--paused").returncode == 0
+    counter.kill()
+    boot_id = _generation_id(snap)
+    assert boot_id != bytes(VMGENID_SIZE), "a boot has an ID"
+
+    s1, o1 = str(tmp_path / "c1.sock"), str(tmp_path / "c1.out")
+    s2, o2 = str(tmp_path / "c2.sock"), str(tmp_path / "c2.out")
+    c1 = _restore(figment, snap, o1, "--api-sock", s1)
+    c2 = subprocess.Popen([figment, "--api-sock", s2], stdin=subprocess.DEVNULL,
+                          stdout=open(o2, "wb"), stderr=subprocess.STDOUT)
+    try:
+        _wait_sock(s2, c2)
+        body = {"snapshot_path": str(snap / "state"),
+                "mem_backend": {"backend_type": "File", "backend_path": str(snap / "memory")},
+                "track_dirty_pages": True, "resume_vm": True}
+        assert _api(s2, "PUT", "/snapshot/load", body)[0] == 204
+        _wait_sock(s1, c1)
+        _wait_count(o1, 3, c1)
+        _wait_count(o2, 3, c2)
+        # clone 1: a Full snapshot
+        snap1 = tmp_path / "snap1"
+        r = _snapshot(figment, s1, snap1)
+        assert r.returncode == 0, r.stderr
+        # clone 2: a Diff onto a copy of the memory file it was restored from
+        snap2 = tmp_path / "snap2"
+        snap2.mkdir()
+        (snap2 / "memory").write_bytes((snap / "memory").read_bytes())
+        assert _generation_id(snap2) == boot_id
+        r = _snapshot(figment, s2, snap2, "--diff")
+        assert r.returncode == 0, r.stderr
+    finally:
+        assert _stop(c1) == STOPPED
+        assert _stop(c2) == STOPPED
+    ids = {boot_id, _generation_id(snap1), _generation_id(snap2)}
+    assert len(ids) == 3 and bytes(VMGENID_SIZE) not in ids, ids
+    # the snapshot the clones came from is untouched (mapped privately)
+    assert _generation_id(snap) == boot_id
+
+
 def test_restore_paused_then_resume_through_the_api(figment, counter, tmp_path):
     _wait_count(counter.out, 2, counter.proc)
     snap = tmp_path / "snap"
     assert _snapshot(figment, counter.sock, snap).returncode == 0
     counter.kill()
     sock, out = str(tmp_path / "r.sock"), str(tmp_path / "r.out")
-    p = _restore(figment, snap, out, "--api-sock", sock, "--paused")
+    p = _restore(figment, snap, out, "--api-sock", sock, "--paused", "--level", "info")
+    told = b"new VM generation ID: the guest was notified"
     try:
         _wait_sock(sock, p)
         time.sleep(0.5)
         assert _counts(out) == []  # parked
+        # the VM generation ID's notification waits for the vCPUs to run
+        assert told not in open(out, "rb").read()
         st, info = _api(sock, "GET", "/")
         assert st == 200 and info["state"] == "Paused", info
         assert _api(sock, "PATCH", "/vm", {"state": "Resumed"})[0] == 204
         _wait_count(out, 1, p)
+        # once, at the resume; a pause and another resume are no news
+        assert _api(sock, "PATCH", "/vm", {"state": "Paused"})[0] == 204
+        assert _api(sock, "PATCH", "/vm", {"state": "Resumed"})[0] == 204
+        _wait_count(out, _counts(out)[-1] + 1, p)
+        assert open(out, "rb").read().count(told) == 1
     finally:
         _stop(p)
 

@@ -2,7 +2,13 @@
 /*
  * ACPI tables: parsed back here by spec offsets (not through the builder's
  * structs, so a wrong struct shows up), then checked independently by
- * disassembling and recompiling them with ACPICA's iasl.
+ * disassembling and recompiling them with ACPICA's iasl, and by running
+ * the DSDT's methods in ACPICA's acpiexec.
+ *
+ * The DSDT is built from a device list like the builder's
+ * (devices/device.h): COM1, the i8042, the ACPI power registers (no node),
+ * pvpanic, the VM generation ID, then virtio-mmio transports placed as
+ * virtio_devices.c places them.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -15,14 +21,30 @@
 
 #include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
+#include "devices/acpi/vmgenid.h"
+#include "devices/legacy/acpi_pm.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/pvpanic.h"
+#include "devices/legacy/serial.h"
+#include "devices/virtio/mmio.h"
 #include "vstate/memory.h"
 
 #define MEM_SIZE (2u << 20)
 #define MAX_DEVICES 4200
+#define NR_LEGACY 5 /* serial, i8042, acpi-pm, pvpanic, vmgenid */
+
+/* Where each virtio device sits (as virtio_devices.c places them). */
+struct mmio_place {
+	uint64_t base;
+	uint32_t irq;
+};
 
 static uint8_t *buf;
 static struct guest_memory mem;
-static struct acpi_mmio_device devices[MAX_DEVICES];
+static struct mmio_place devices[MAX_DEVICES];
+static struct virtio_mmio_dev *vdevs;
+static struct device *list;
+static struct vmgenid genid;
 
 static void setup(void)
 {
@@ -32,27 +54,56 @@ static void setup(void)
 	for (uint32_t i = 0; i < MAX_DEVICES; i++) {
 		devices[i].base = LAYOUT_VIRTIO_MMIO_BASE +
 				  i * LAYOUT_VIRTIO_MMIO_SIZE;
-		devices[i].size = LAYOUT_VIRTIO_MMIO_SIZE;
 		devices[i].irq = LAYOUT_VIRTIO_IRQ_BASE +
 				 i % LAYOUT_VIRTIO_MAX_DEVICES;
 	}
+	vdevs = calloc(MAX_DEVICES, sizeof(*vdevs));
+	list = calloc(NR_LEGACY + MAX_DEVICES, sizeof(*list));
+	cr_assert(vdevs && list);
+	vmgenid_init(&genid, &mem, LAYOUT_VMGENID, LAYOUT_GED_IRQ, NULL, NULL);
 }
 
 static void teardown(void)
 {
+	free(list);
+	free(vdevs);
 	free(buf);
 }
 
 TestSuite(acpi, .init = setup, .fini = teardown);
 
+/* The device list the builder makes: the legacy devices, then @nr_devices
+ * virtio transports at devices[]. */
+static const struct device *make_list(uint32_t nr_devices, uint32_t *nr)
+{
+	static const struct device_ops *legacy[NR_LEGACY] = {
+		&serial_device_ops, &i8042_device_ops, &acpi_pm_device_ops,
+		&pvpanic_device_ops, &vmgenid_device_ops,
+	};
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < NR_LEGACY; i++)
+		list[n++] = (struct device){
+			.ops = legacy[i],
+			.dev = legacy[i] == &vmgenid_device_ops ? (void *)&genid :
+								  NULL,
+		};
+	for (uint32_t i = 0; i < nr_devices; i++) {
+		vdevs[i].mmio_base = devices[i].base;
+		vdevs[i].gsi = devices[i].irq;
+		vdevs[i].index = i;
+		list[n++] = (struct device){ .ops = &virtio_mmio_device_ops,
+					     .dev = &vdevs[i] };
+	}
+	*nr = n;
+	return list;
+}
+
 static int build(uint32_t nr_cpus, uint32_t nr_devices, uint64_t *rsdp)
 {
-	struct acpi_config cfg = {
-		.nr_cpus = nr_cpus,
-		.devices = nr_devices ? devices : NULL,
-		.nr_devices = nr_devices,
-	};
+	struct acpi_config cfg = { .nr_cpus = nr_cpus };
 
+	cfg.devices = make_list(nr_devices, &cfg.nr_devices);
 	return acpi_build(&mem, &cfg, rsdp);
 }
 
@@ -346,7 +397,7 @@ Test(acpi, dsdt_devices)
 			/* Interrupt(Consumer, Edge, ActiveHigh, Exclusive) */
 			uint8_t irq[9] = { 0x89, 6, 0, 0x03, 1 };
 			uint32_t base = (uint32_t)devices[i].base;
-			uint32_t size = (uint32_t)devices[i].size;
+			uint32_t size = LAYOUT_VIRTIO_MMIO_SIZE;
 
 			memcpy(mem32 + 4, &base, 4);
 			memcpy(mem32 + 8, &size, 4);
@@ -355,6 +406,55 @@ Test(acpi, dsdt_devices)
 			cr_assert(memmem(aml, len, irq, sizeof(irq)));
 		}
 	}
+}
+
+/* The VM generation ID's node and its GED, byte for byte where it matters:
+ * what Linux's vmgenid.c and evged.c read. */
+Test(acpi, dsdt_vmgenid_and_ged)
+{
+	/* Method(ADDR, 0) { Return(Package(2) { 0x000a0000, Zero }) } */
+	static const uint8_t addr[] = { 0x14, 0x10, 'A', 'D', 'D', 'R', 0x00,
+					0xa4, 0x12, 0x08, 0x02, 0x0c, 0x00,
+					0x00, 0x0a, 0x00, 0x00 };
+	/* Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) {23} */
+	static const uint8_t ged_irq[] = { 0x89, 6, 0, 0x03, 1, 23, 0, 0, 0 };
+	/* If (Arg0 == 23) { Notify(\_SB_.VGEN, 0x80) } */
+	static const uint8_t evt[] = { 0xa0, 0x12, 0x93, 0x68, 0x0a, 23,
+				       0x86, 0x5c, 0x2e, '_', 'S', 'B', '_',
+				       'V', 'G', 'E', 'N', 0x0a, 0x80 };
+	struct tables t;
+	uint64_t rsdp;
+	const uint8_t *aml;
+	uint32_t len;
+
+	cr_assert_eq(LAYOUT_VMGENID, 0xa0000, "the bytes above say so");
+	cr_assert_eq(build(1, 2, &rsdp), 0);
+	find_tables(&t);
+	len = rd32(t.dsdt + 4);
+	aml = at(t.dsdt, len);
+	cr_assert_eq(count(aml, len, "\x08_CID\x0dVM_GEN_COUNTER", 20), 1);
+	cr_assert_eq(count(aml, len, addr, sizeof(addr)), 1);
+	cr_assert_eq(count(aml, len, "\x08_HID\x0d" "ACPI0013", 14), 1);
+	cr_assert_eq(count(aml, len, ged_irq, sizeof(ged_irq)), 1);
+	cr_assert_eq(count(aml, len, evt, sizeof(evt)), 1);
+}
+
+/* An ID above 4 GiB: ADDR's package has the high half in its second
+ * element. */
+Test(acpi, vmgenid_addr_high_half)
+{
+	/* Package(2) { 0x23456788, One } */
+	static const uint8_t pkg[] = { 0x12, 0x08, 0x02, 0x0c, 0x88,
+				       0x67, 0x45, 0x23, 0x01 };
+	struct tables t;
+	uint64_t rsdp;
+
+	genid.gpa = 0x123456788ULL;
+	cr_assert_eq(build(1, 0, &rsdp), 0);
+	find_tables(&t);
+	cr_assert_eq(count(at(t.dsdt, rd32(t.dsdt + 4)), rd32(t.dsdt + 4), pkg,
+			   sizeof(pkg)),
+		     1);
 }
 
 Test(acpi, bad_configs_refused)
@@ -371,9 +471,6 @@ Test(acpi, bad_configs_refused)
 	devices[0].irq = ACPI_IOAPIC_PINS;
 	cr_assert_eq(build(1, 1, &rsdp), -EINVAL);
 	devices[0].irq = 5;
-	devices[0].size = 0;
-	cr_assert_eq(build(1, 1, &rsdp), -EINVAL);
-	devices[0].size = 0x1000;
 	devices[0].base = 0xfffff000;
 	cr_assert_eq(build(1, 1, &rsdp), 0);
 	devices[0].base = 0xfffff001;
@@ -522,9 +619,18 @@ Test(acpi, iasl_disassembles_and_recompiles)
 			cr_assert(strstr(dsl, "EisaId (\"PNP0501\")"));
 			cr_assert_eq(count_str(dsl, "Memory32Fixed (ReadWrite,"),
 				     nr_dev);
+			/* the virtio devices' and the GED's */
 			cr_assert_eq(count_str(dsl, "Interrupt (ResourceConsumer, "
 						    "Edge, ActiveHigh, Exclusive"),
-				     nr_dev);
+				     nr_dev + 1);
+			cr_assert_eq(count_str(dsl, "Device (VGEN)"), 1);
+			cr_assert(strstr(dsl, "Name (_CID, \"VM_GEN_COUNTER\")"));
+			cr_assert(strstr(dsl, "Method (ADDR, 0, NotSerialized)"));
+			cr_assert_eq(count_str(dsl, "Device (GED)"), 1);
+			cr_assert(strstr(dsl, "Name (_HID, \"ACPI0013\""));
+			cr_assert(strstr(dsl, "Method (_EVT, 1, Serialized)"));
+			cr_assert(strstr(dsl, "Notify (\\_SB.VGEN, 0x80)"),
+				  "%s", dsl);
 			for (uint32_t i = 0; i < nr_dev; i++) {
 				snprintf(needle, sizeof(needle),
 					 "0x%08lX,         // Address Base",
@@ -553,4 +659,54 @@ Test(acpi, iasl_disassembles_and_recompiles)
 			cr_assert_eq(system(cmd), 0);
 		}
 	}
+}
+
+/* ---- acpiexec: ACPICA runs the methods the guest will run ---- */
+
+static bool have_acpiexec(void)
+{
+	return system("command -v acpiexec >/dev/null 2>&1") == 0;
+}
+
+Test(acpi, acpiexec_runs_addr_and_the_ged_event)
+{
+	char dir[] = "/tmp/figment-acpi-XXXXXX";
+	char cmd[512], gsi_arg[16];
+	struct tables t;
+	uint64_t rsdp;
+	const char *first, *second, *notify;
+	char *out;
+
+	if (!have_acpiexec())
+		cr_skip_test("acpiexec (acpica-tools) not installed");
+	cr_assert_eq(build(2, 3, &rsdp), 0);
+	find_tables(&t);
+	cr_assert(mkdtemp(dir));
+	dump(dir, "dsdt", t.dsdt);
+	/* _EVT with the GED's GSI notifies VGEN; with another GSI nothing */
+	snprintf(gsi_arg, sizeof(gsi_arg), "%u", LAYOUT_GED_IRQ);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && timeout 60 acpiexec -b 'evaluate \\_SB.VGEN.ADDR; "
+		 "evaluate \\_SB.GED._EVT 5; "
+		 "evaluate \\_SB.GED._EVT %s' dsdt.dat >run.log 2>&1",
+		 dir, gsi_arg);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	out = slurp(dir, "run.log");
+	cr_assert(strstr(out, "[Package] Contains 2 Elements:\n"
+			      "    [Integer] = 00000000000A0000\n"
+			      "    [Integer] = 0000000000000000"),
+		  "%s", out);
+	cr_assert_eq(count_str(out, "Received a Device Notify on [VGEN]"), 1,
+		     "%s", out);
+	cr_assert(strstr(out, "Value 0x80"), "%s", out);
+	first = strstr(out, "Evaluating \\_SB.GED._EVT");
+	second = first ? strstr(first + 1, "Evaluating \\_SB.GED._EVT") : NULL;
+	notify = strstr(out, "Received a Device Notify");
+	cr_assert(second && notify > second,
+		  "the notify comes from _EVT(%s), not _EVT(5):\n%s", gsi_arg,
+		  out);
+	cr_assert(!strstr(out, "AE_"), "no ACPICA exception:\n%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
 }

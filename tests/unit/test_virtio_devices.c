@@ -78,9 +78,11 @@ Test(virtio_devices, create_and_destroy, .timeout = 20)
 			 "virtio_mmio.device=4K@0xd0003000:7");
 	cr_assert_str_eq(vd.cmdline_root, "root=/dev/vda ro");
 	for (int i = 0; i < 3; i++) {
-		cr_assert_eq(vd.acpi[i].base, 0xd0001000ULL + 0x1000ULL * (uint64_t)i);
-		cr_assert_eq(vd.acpi[i].size, 0x1000);
-		cr_assert_eq(vd.acpi[i].irq, 5u + (uint32_t)i);
+		/* where each transport sits, for its DSDT node */
+		cr_assert_eq(vd.slots[i].dev->mmio_base,
+			     0xd0001000ULL + 0x1000ULL * (uint64_t)i);
+		cr_assert_eq(vd.slots[i].dev->gsi, 5u + (uint32_t)i);
+		cr_assert_eq(vd.slots[i].dev->index, (uint32_t)i);
 	}
 	/* the root drive sits in the first window, the rng in the last */
 	cr_assert(bus_read(&vm.mmio, 0xd0001000 + VIRTIO_MMIO_DEVICE_ID,

@@ -302,106 +302,6 @@ static struct acpi_gas acpi_io_gas(uint16_t port)
 	return acpi_io_reg(port, 1, ACPI_GAS_ACCESS_BYTE);
 }
 
-/*
- * Emits Device(@name) { _HID, _UID, _CRS } with the resource template @res
- * (already ended). A _HID like "PNP0501" is an EISA id (compressed, as
- * Linux's PNP layer matches it); others ("LNRO0005") stay strings.
- */
-static void acpi_dsdt_device(struct aml_buf *b, const char *name,
-			     const char *hid, bool eisa_hid, uint64_t uid,
-			     struct aml_buf *res)
-{
-	size_t dev;
-
-	if (aml_error(res)) {
-		b->invalid = true;
-		return;
-	}
-	dev = aml_device_begin(b, name);
-	aml_name(b, "_HID");
-	if (eisa_hid)
-		aml_eisaid(b, hid);
-	else
-		aml_string(b, hid);
-	aml_name(b, "_UID");
-	aml_integer(b, uid);
-	aml_name(b, "_CRS");
-	aml_buffer(b, res->data, res->len);
-	aml_device_end(b, dev);
-}
-
-/* The UART the VMM emulates at COM1. Describing it lets the guest's PNP
- * layer claim the port and IRQ like on a PC; the 8250 driver finds it at
- * the legacy address either way, then with IRQ 4 by number (which exists
- * because the FADT is not hardware-reduced: acpi_fill_fadt()). */
-static void acpi_dsdt_com1(struct aml_buf *b)
-{
-	uint8_t res_data[32];
-	struct aml_buf res;
-
-	aml_init(&res, res_data, sizeof(res_data));
-	aml_res_io(&res, LAYOUT_PORT_COM1, LAYOUT_PORT_COM1, 0, 8);
-	aml_res_irq_noflags(&res, LAYOUT_COM1_IRQ);
-	aml_res_end(&res);
-	acpi_dsdt_device(b, "COM1", "PNP0501", true, 1, &res);
-}
-
-/* The i8042 keyboard controller (data 0x60, command/status 0x64, IRQ 1).
- * Linux's i8042 driver looks for it through PNP first; described, it binds
- * at once instead of probing, and atkbd can receive the Ctrl-Alt-Del the
- * VMM injects. */
-static void acpi_dsdt_i8042(struct aml_buf *b)
-{
-	uint8_t res_data[32];
-	struct aml_buf res;
-
-	aml_init(&res, res_data, sizeof(res_data));
-	aml_res_io(&res, LAYOUT_PORT_I8042_DATA, LAYOUT_PORT_I8042_DATA, 0, 1);
-	aml_res_io(&res, LAYOUT_PORT_I8042_CMD, LAYOUT_PORT_I8042_CMD, 0, 1);
-	aml_res_irq_noflags(&res, LAYOUT_I8042_IRQ);
-	aml_res_end(&res);
-	acpi_dsdt_device(b, "PS2K", "PNP0303", true, 1, &res);
-}
-
-/* The pvpanic device (QEMU0001, one I/O port): Linux's pvpanic driver
- * writes to it from its panic notifier, which ends the VM with the guest
- * crash status instead of a reboot that looks like success. */
-static void acpi_dsdt_pvpanic(struct aml_buf *b)
-{
-	uint8_t res_data[16];
-	struct aml_buf res;
-
-	aml_init(&res, res_data, sizeof(res_data));
-	aml_res_io(&res, LAYOUT_PORT_PVPANIC, LAYOUT_PORT_PVPANIC, 0, 1);
-	aml_res_end(&res);
-	acpi_dsdt_device(b, "PEVT", "QEMU0001", false, 1, &res);
-}
-
-/*
- * One virtio-mmio device. The interrupt is declared edge-triggered, active
- * high: the VMM injects it through an irqfd, which KVM turns into a pulse
- * (assert then deassert) on the IOAPIC pin, and it never holds the line
- * for the device's ISR status. A level-triggered pin would work only by
- * accident of that pulse (there is no resample eventfd to re-assert an
- * un-acked interrupt). Exclusive: each device has its own GSI.
- */
-static void acpi_dsdt_virtio(struct aml_buf *b, uint32_t index,
-			     const struct acpi_mmio_device *d)
-{
-	uint8_t res_data[32];
-	struct aml_buf res;
-	char name[8];
-
-	aml_init(&res, res_data, sizeof(res_data));
-	aml_res_memory32_fixed(&res, true, (uint32_t)d->base,
-			       (uint32_t)d->size);
-	aml_res_interrupt(&res, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->irq);
-	aml_res_end(&res);
-	/* "V000".."VFFF": acpi_build() caps the device count to fit. */
-	snprintf(name, sizeof(name), "V%03X", index & 0xfff);
-	acpi_dsdt_device(b, name, "LNRO0005", false, index, &res);
-}
-
 static int acpi_build_dsdt(struct acpi_builder *ab,
 			   const struct acpi_config *cfg, size_t *off)
 {
@@ -429,12 +329,15 @@ static int acpi_build_dsdt(struct acpi_builder *ab,
 	aml_integer(&b, 0);
 	aml_package_end(&b, pkg);
 
+	/* Every device that has a node describes itself, in list order (the
+	 * order a kernel probes ACPI-described virtio devices in). */
 	sb = aml_scope_begin(&b, "\\_SB_");
-	acpi_dsdt_com1(&b);
-	acpi_dsdt_i8042(&b);
-	acpi_dsdt_pvpanic(&b);
-	for (uint32_t i = 0; i < cfg->nr_devices; i++)
-		acpi_dsdt_virtio(&b, i, &cfg->devices[i]);
+	for (uint32_t i = 0; i < cfg->nr_devices; i++) {
+		const struct device *d = &cfg->devices[i];
+
+		if (d->ops->acpi_describe)
+			d->ops->acpi_describe(d->dev, &b);
+	}
 	aml_scope_end(&b, sb);
 
 	ret = aml_error(&b);
@@ -621,17 +524,12 @@ static int acpi_check_config(const struct acpi_config *cfg)
 		return -E2BIG;
 	if (cfg->nr_devices && !cfg->devices)
 		return -EINVAL;
-	/* Device names have 3 hex digits; far more than fit anyway. */
+	/* Virtio node names have 3 hex digits; far more than fit anyway. */
 	if (cfg->nr_devices > 0x1000)
 		return -ENOSPC;
-	for (uint32_t i = 0; i < cfg->nr_devices; i++) {
-		const struct acpi_mmio_device *d = &cfg->devices[i];
-
-		if (d->size == 0 || range_outside(d->base, d->size, 1ULL << 32))
+	for (uint32_t i = 0; i < cfg->nr_devices; i++)
+		if (!cfg->devices[i].ops)
 			return -EINVAL;
-		if (d->irq >= ACPI_IOAPIC_PINS)
-			return -EINVAL;
-	}
 	return 0;
 }
 

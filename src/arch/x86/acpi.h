@@ -9,16 +9,19 @@
  * the i8042 and command-line virtio devices are known by. Of ACPI's fixed
  * hardware there are only the PM1 blocks (no PM timer, no GPE blocks) and
  * an SCI that never fires. Poweroff goes through PM1_CNT, reset through
- * the FADT reset register, CPUs and the IOAPIC through the MADT, and the
- * COM1 UART, the i8042, pvpanic and the virtio-mmio devices through the
- * DSDT (virtio as LNRO0005 devices, which is how a kernel without
- * virtio_mmio command-line support finds them).
+ * the FADT reset register, CPUs and the IOAPIC through the MADT. The DSDT
+ * has \_S5_ and, in \_SB_, a node for each device of the VM's device list
+ * that describes itself (devices/device.h, acpi_describe): the COM1 UART,
+ * the i8042, pvpanic, the VM generation ID and its GED, the virtio-mmio
+ * devices (LNRO0005, which is how a kernel without virtio_mmio
+ * command-line support finds them).
  */
 #ifndef FIGMENT_ARCH_X86_ACPI_H
 #define FIGMENT_ARCH_X86_ACPI_H
 
 #include <stdint.h>
 
+#include "devices/device.h"
 #include "vstate/memory.h"
 
 /* APIC IDs are 8 bits in MADT type-0 entries, 0xff is the broadcast id and
@@ -27,15 +30,11 @@
 /* Pins of the (KVM in-kernel) IOAPIC: GSIs a device may use. */
 #define ACPI_IOAPIC_PINS 24
 
-struct acpi_mmio_device {
-	uint64_t base; /* guest physical, below 4 GiB */
-	uint64_t size; /* bytes, non-zero, base + size <= 4 GiB */
-	uint32_t irq;  /* GSI, < ACPI_IOAPIC_PINS */
-};
-
 struct acpi_config {
-	uint32_t nr_cpus;			/* APIC IDs 0..nr_cpus-1 */
-	const struct acpi_mmio_device *devices; /* virtio-mmio, may be NULL */
+	uint32_t nr_cpus; /* APIC IDs 0..nr_cpus-1 */
+	/* the VM's device list (vmm->devices.items), may be NULL: those
+	 * with an acpi_describe op get a DSDT node, in this order */
+	const struct device *devices;
 	uint32_t nr_devices;
 };
 
@@ -45,9 +44,9 @@ struct acpi_config {
  * scans).
  * Needs: guest RAM covering [LAYOUT_ACPI, LAYOUT_ACPI_END) in one region.
  * Does not keep @cfg. Returns 0 and stores the RSDP address in *@rsdp_gpa,
- * or: -EINVAL for 0 CPUs, a device with a bad window or IRQ, or devices
- * but a NULL array; -E2BIG for more than ACPI_MAX_CPUS CPUs; -ENOSPC when
- * the tables do not fit the window; -EFAULT when guest memory does not
+ * or: -EINVAL for 0 CPUs, a device whose description is invalid (a bad
+ * window or IRQ), or devices but a NULL array; -E2BIG for more than
+ * ACPI_MAX_CPUS CPUs; -ENOSPC when the tables do not fit the window; -EFAULT when guest memory does not
  * cover it; -ENOMEM. Guest memory is only written on success.
  */
 int acpi_build(const struct guest_memory *mem, const struct acpi_config *cfg,

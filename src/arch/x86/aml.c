@@ -21,6 +21,12 @@
 #define AML_EXT_OP_PREFIX 0x5b
 #define AML_ROOT_CHAR 0x5c
 #define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
+#define AML_METHOD_OP 0x14
+#define AML_ARG0_OP 0x68
+#define AML_NOTIFY_OP 0x86
+#define AML_LEQUAL_OP 0x93
+#define AML_IF_OP 0xa0
+#define AML_RETURN_OP 0xa4
 
 /* Resource descriptor tags (ACPI 6.5, 6.4). */
 #define AML_RES_IRQ_NOFLAGS 0x22 /* small, IRQ, 2 data bytes */
@@ -298,6 +304,66 @@ void aml_package_end(struct aml_buf *b, size_t cookie)
 	aml_pkg_end(b, cookie);
 }
 
+size_t aml_method_begin(struct aml_buf *b, const char *name, uint8_t nr_args,
+			bool serialized)
+{
+	size_t cookie;
+
+	if (nr_args > 7) {
+		b->invalid = true;
+		return b->len;
+	}
+	aml_byte(b, AML_METHOD_OP);
+	cookie = aml_pkg_begin(b);
+	aml_name_string(b, name);
+	/* MethodFlags: bits 0-2 the argument count, bit 3 serialized, bits
+	 * 4-7 the sync level (0) */
+	aml_byte(b, (uint8_t)(nr_args | (serialized ? 0x08 : 0)));
+	return cookie;
+}
+
+void aml_method_end(struct aml_buf *b, size_t cookie)
+{
+	aml_pkg_end(b, cookie);
+}
+
+void aml_return(struct aml_buf *b)
+{
+	aml_byte(b, AML_RETURN_OP);
+}
+
+size_t aml_if_begin(struct aml_buf *b)
+{
+	aml_byte(b, AML_IF_OP);
+	return aml_pkg_begin(b);
+}
+
+void aml_if_end(struct aml_buf *b, size_t cookie)
+{
+	aml_pkg_end(b, cookie);
+}
+
+void aml_lequal(struct aml_buf *b)
+{
+	aml_byte(b, AML_LEQUAL_OP);
+}
+
+void aml_arg(struct aml_buf *b, unsigned int n)
+{
+	if (n > 6) {
+		b->invalid = true;
+		return;
+	}
+	aml_byte(b, (uint8_t)(AML_ARG0_OP + n));
+}
+
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value)
+{
+	aml_byte(b, AML_NOTIFY_OP);
+	aml_name_string(b, path);
+	aml_integer(b, value);
+}
+
 void aml_buffer(struct aml_buf *b, const void *data, size_t len)
 {
 	size_t cookie;
@@ -355,4 +421,26 @@ void aml_res_end(struct aml_buf *r)
 	 * what ASL compilers emit too. */
 	aml_byte(r, AML_RES_END);
 	aml_byte(r, 0);
+}
+
+void aml_device_with_crs(struct aml_buf *b, const char *name, const char *hid,
+			 bool eisa_hid, uint64_t uid, const struct aml_buf *res)
+{
+	size_t dev;
+
+	if (aml_error(res)) {
+		b->invalid = true;
+		return;
+	}
+	dev = aml_device_begin(b, name);
+	aml_name(b, "_HID");
+	if (eisa_hid)
+		aml_eisaid(b, hid);
+	else
+		aml_string(b, hid);
+	aml_name(b, "_UID");
+	aml_integer(b, uid);
+	aml_name(b, "_CRS");
+	aml_buffer(b, res->data, res->len);
+	aml_device_end(b, dev);
 }

@@ -2,8 +2,9 @@
 /*
  * A small emitter of ACPI Machine Language (AML) byte code, enough to
  * describe devices in a DSDT: scopes, devices, named integers, strings,
- * EISA ids, packages and resource-template buffers (ACPI 6.5, chapter 20
- * for AML, 6.4 for resource descriptors).
+ * EISA ids, packages, resource-template buffers, and small control methods
+ * (Return, If, LEqual, arguments, Notify) (ACPI 6.5, chapter 20 for AML,
+ * 6.4 for resource descriptors).
  *
  * All output goes into a caller-owned, fixed-size buffer. Running out of
  * room is sticky: every later call is a no-op and aml_error() reports
@@ -73,6 +74,35 @@ size_t aml_package_begin(struct aml_buf *b, uint8_t nr_elements);
 void aml_package_end(struct aml_buf *b, size_t cookie);
 
 /*
+ * Control methods (ACPI 6.5, 19.6.85 and 20.2.5): Method(@name, @nr_args,
+ * Serialized or NotSerialized) { ... }, @nr_args 0-7. The body is a list
+ * of terms built from the calls below.
+ */
+size_t aml_method_begin(struct aml_buf *b, const char *name, uint8_t nr_args,
+			bool serialized);
+void aml_method_end(struct aml_buf *b, size_t cookie);
+
+/* Return(<term>): the caller emits exactly one term next (an integer, a
+ * package, ...). */
+void aml_return(struct aml_buf *b);
+
+/* If(<predicate>) { ... }: the caller emits the predicate (aml_lequal())
+ * right after aml_if_begin(), then the body. */
+size_t aml_if_begin(struct aml_buf *b);
+void aml_if_end(struct aml_buf *b, size_t cookie);
+
+/* LEqual(<a>, <b>) (ASL `a == b`): the caller emits the two operands. */
+void aml_lequal(struct aml_buf *b);
+
+/* ArgN, the N-th argument of the method being built (0-6). */
+void aml_arg(struct aml_buf *b, unsigned int n);
+
+/* Notify(@path, @value): tells the OS about an event on the object at
+ * @path (a NameString, as aml_name_string()); 0x80 and up are
+ * device-specific. */
+void aml_notify(struct aml_buf *b, const char *path, uint64_t value);
+
+/*
  * Resource templates (for _CRS): descriptors are collected into their own
  * aml_buf with the aml_res_*() calls, then aml_res_end() appends the end
  * tag, and aml_buffer() emits the result as a Buffer object.
@@ -99,5 +129,16 @@ void aml_res_memory32_fixed(struct aml_buf *r, bool writable, uint32_t base,
 void aml_res_interrupt(struct aml_buf *r, uint8_t flags, uint32_t gsi);
 /* End tag; closes a resource template. */
 void aml_res_end(struct aml_buf *r);
+
+/*
+ * The usual shape of a device node: Device(@name) { Name(_HID, @hid),
+ * Name(_UID, @uid), Name(_CRS, <@res>) }. @res is a resource template
+ * closed with aml_res_end(); a failed @res marks @b invalid. With
+ * @eisa_hid a _HID like "PNP0501" is compressed into an EISA id (how
+ * Linux's PNP layer matches it); otherwise it stays a string ("LNRO0005").
+ */
+void aml_device_with_crs(struct aml_buf *b, const char *name, const char *hid,
+			 bool eisa_hid, uint64_t uid,
+			 const struct aml_buf *res);
 
 #endif

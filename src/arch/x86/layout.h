@@ -13,6 +13,7 @@
  *   0x0000_9000  PML4, PDPT, PD           (LAYOUT_PML4..)
  *   0x0002_0000  kernel command line      (LAYOUT_CMDLINE, 64 KiB max)
  *   0x0009_fc00  MP table (EBDA)          (LAYOUT_MPTABLE)
+ *   0x000a_0000  VM generation ID, 16 B   (LAYOUT_VMGENID)
  *   0x000e_0000  ACPI tables, RSDP first  (LAYOUT_ACPI)
  *   0x0010_0000  kernel (bzImage protected-mode part / vmlinux segments)
  *   ...          RAM up to LAYOUT_MMIO_GAP_START, initrd at its top
@@ -47,6 +48,18 @@
 /* Low RAM below the EBDA is usable; [EBDA, 1 MiB) is reserved. */
 #define LAYOUT_LOWMEM_END LAYOUT_EBDA_START
 
+/* The VM generation ID's 16 bytes (devices/acpi/vmgenid.h): in the
+ * reserved range, after the MP table (which ends below 0xa0000) and where
+ * a PC has its VGA window, which this machine does not (the FADT says
+ * so), so no guest code looks there; 8-byte aligned as the specification
+ * asks. */
+#define LAYOUT_VMGENID 0xa0000ULL
+#define LAYOUT_VMGENID_SIZE 16
+_Static_assert(LAYOUT_VMGENID >= LAYOUT_EBDA_START &&
+		       LAYOUT_VMGENID + LAYOUT_VMGENID_SIZE <= LAYOUT_ACPI &&
+		       LAYOUT_VMGENID % 8 == 0,
+	       "VM generation ID in reserved RAM, outside the firmware tables");
+
 #define LAYOUT_MMIO_GAP_START 0xc0000000ULL
 #define LAYOUT_MMIO_GAP_END 0x100000000ULL
 #define LAYOUT_HIGH_RAM_START LAYOUT_MMIO_GAP_END
@@ -61,7 +74,7 @@
 #define LAYOUT_VIRTIO_MMIO_BASE 0xd0001000ULL
 #define LAYOUT_VIRTIO_MMIO_SIZE 0x1000ULL
 #define LAYOUT_VIRTIO_IRQ_BASE 5
-#define LAYOUT_VIRTIO_IRQ_LAST 23 /* IOAPIC has 24 pins */
+#define LAYOUT_VIRTIO_IRQ_LAST 22 /* IOAPIC has 24 pins; 23 is the GED's */
 #define LAYOUT_VIRTIO_MAX_DEVICES (LAYOUT_VIRTIO_IRQ_LAST - LAYOUT_VIRTIO_IRQ_BASE + 1)
 
 #define LAYOUT_IOAPIC 0xfec00000ULL
@@ -89,8 +102,12 @@
 #define LAYOUT_ACPI_S5_TYPE 5 /* SLP_TYP written for S5 (poweroff) */
 /* The SCI: never raised (no fixed or general-purpose events), but an ACPI
  * guest with a legacy PIC requests it. IRQ 3 (COM2's, absent) is the only
- * ISA line no device takes: 0 timer, 1 i8042, 2 cascade, 4 COM1, 5-23
- * virtio. */
+ * ISA line no device takes: 0 timer, 1 i8042, 2 cascade, 4 COM1, 5-22
+ * virtio, 23 the GED. */
 #define LAYOUT_SCI_IRQ 3
+/* The ACPI Generic Event Device's interrupt (edge): it tells the guest that
+ * the VM generation ID changed (a restore). The IOAPIC's last pin, fixed so
+ * that it is the same for every configuration a snapshot can come from. */
+#define LAYOUT_GED_IRQ 23
 
 #endif

@@ -5,6 +5,9 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "arch/x86/aml.h"
+#include "arch/x86/layout.h"
+
 #define STATUS_OBF 0x01 /* output buffer full: data for the guest */
 #define STATUS_SYS 0x04 /* system flag: self-test passed */
 #define STATUS_CMD 0x08 /* last write was a command */
@@ -218,4 +221,22 @@ int i8042_ctrl_alt_del(struct i8042 *k)
 	update_irq(k);
 	pthread_mutex_unlock(&k->lock);
 	return 0;
+}
+
+/* Its DSDT node (data 0x60, command/status 0x64, IRQ 1). Linux's i8042
+ * driver looks for it through PNP first; described, it binds at once
+ * instead of probing, and atkbd can receive the Ctrl-Alt-Del the VMM
+ * injects. */
+void i8042_acpi_describe(const void *dev, struct aml_buf *b)
+{
+	uint8_t res_data[32];
+	struct aml_buf res;
+
+	(void)dev;
+	aml_init(&res, res_data, sizeof(res_data));
+	aml_res_io(&res, LAYOUT_PORT_I8042_DATA, LAYOUT_PORT_I8042_DATA, 0, 1);
+	aml_res_io(&res, LAYOUT_PORT_I8042_CMD, LAYOUT_PORT_I8042_CMD, 0, 1);
+	aml_res_irq_noflags(&res, LAYOUT_I8042_IRQ);
+	aml_res_end(&res);
+	aml_device_with_crs(b, "PS2K", "PNP0303", true, 1, &res);
 }

@@ -33,6 +33,8 @@ struct i8042 {
 extern const struct bus_ops i8042_ops;
 /* Its entry in the device list (i8042_persist.c). */
 extern const struct device_ops i8042_device_ops;
+/* Its DSDT node (PNP0303); the device list's acpi_describe. */
+void i8042_acpi_describe(const void *dev, struct aml_buf *b);
 
 void i8042_init(struct i8042 *k, void (*reset)(void *), void (*irq)(void *, int),
 		void *opaque);

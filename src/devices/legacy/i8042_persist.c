@@ -41,4 +41,5 @@ const struct device_ops i8042_device_ops = {
 	.kind = "i8042",
 	.save = i8042_save,
 	.restore = i8042_restore,
+	.acpi_describe = i8042_acpi_describe,
 };

@@ -19,7 +19,8 @@ struct pvpanic {
 };
 
 extern const struct bus_ops pvpanic_ops;
-/* Its entry in the device list: no state a snapshot needs. */
+/* Its entry in the device list: no state a snapshot needs; its DSDT node
+ * (QEMU0001). */
 extern const struct device_ops pvpanic_device_ops;
 
 #endif

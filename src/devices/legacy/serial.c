@@ -6,6 +6,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "arch/x86/aml.h"
+#include "arch/x86/layout.h"
+
 /* Register offsets (DLAB=0 unless noted). */
 #define UART_RBR_THR 0
 #define UART_IER 1
@@ -307,4 +310,21 @@ size_t serial_push_input(struct serial *s, const uint8_t *buf, size_t len)
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+/* Its DSDT node, at COM1. Describing it lets the guest's PNP layer claim
+ * the port and IRQ like on a PC; the 8250 driver finds it at the legacy
+ * address either way, then with IRQ 4 by number (which exists because the
+ * FADT is not hardware-reduced: see arch/x86/acpi.c). */
+void serial_acpi_describe(const void *dev, struct aml_buf *b)
+{
+	uint8_t res_data[32];
+	struct aml_buf res;
+
+	(void)dev;
+	aml_init(&res, res_data, sizeof(res_data));
+	aml_res_io(&res, LAYOUT_PORT_COM1, LAYOUT_PORT_COM1, 0, 8);
+	aml_res_irq_noflags(&res, LAYOUT_COM1_IRQ);
+	aml_res_end(&res);
+	aml_device_with_crs(b, "COM1", "PNP0501", true, 1, &res);
 }

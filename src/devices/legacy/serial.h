@@ -47,6 +47,8 @@ struct serial {
 extern const struct bus_ops serial_ops;
 /* Its entry in the device list (serial_persist.c). */
 extern const struct device_ops serial_device_ops;
+/* Its DSDT node (PNP0501 at COM1); the device list's acpi_describe. */
+void serial_acpi_describe(const void *dev, struct aml_buf *b);
 
 /* Sets up the UART. @out_fd may be -1. Returns 0 or a negative errno. */
 int serial_init(struct serial *s, int out_fd, serial_irq_fn irq, void *opaque);

@@ -74,4 +74,5 @@ const struct device_ops serial_device_ops = {
 	.kind = "serial-16550a",
 	.save = serial_save,
 	.restore = serial_restore,
+	.acpi_describe = serial_acpi_describe,
 };

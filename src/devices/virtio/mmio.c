@@ -2,6 +2,7 @@
 #include "devices/virtio/mmio.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <sys/timerfd.h>
@@ -11,6 +12,8 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
+#include "arch/x86/acpi.h"
+#include "arch/x86/aml.h"
 #include "util/checked.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -571,3 +574,35 @@ const struct bus_ops virtio_mmio_bus_ops = {
 	.read = bus_read_cb,
 	.write = bus_write_cb,
 };
+
+/*
+ * The device's DSDT node: how a kernel whose virtio_mmio takes no
+ * command-line devices (Debian's cloud kernel) finds it. The interrupt is
+ * declared edge-triggered, active high: the VMM injects it through an
+ * irqfd, which KVM turns into a pulse (assert then deassert) on the IOAPIC
+ * pin, and it never holds the line for the device's ISR status. A
+ * level-triggered pin would work only by accident of that pulse (there is
+ * no resample eventfd to re-assert an un-acked interrupt). Exclusive: each
+ * device has its own GSI.
+ */
+void virtio_mmio_acpi_describe(const void *opaque, struct aml_buf *b)
+{
+	const struct virtio_mmio_dev *dev = opaque;
+	uint8_t res_data[32];
+	struct aml_buf res;
+	char name[8];
+
+	if (range_outside(dev->mmio_base, VIRTIO_MMIO_WINDOW, 1ULL << 32) ||
+	    dev->gsi >= ACPI_IOAPIC_PINS) {
+		b->invalid = true;
+		return;
+	}
+	aml_init(&res, res_data, sizeof(res_data));
+	aml_res_memory32_fixed(&res, true, (uint32_t)dev->mmio_base,
+			       VIRTIO_MMIO_WINDOW);
+	aml_res_interrupt(&res, AML_IRQ_CONSUMER | AML_IRQ_EDGE, dev->gsi);
+	aml_res_end(&res);
+	/* "V000".."VFFF": acpi_build() refuses more devices than that. */
+	snprintf(name, sizeof(name), "V%03X", dev->index & 0xfff);
+	aml_device_with_crs(b, name, "LNRO0005", false, dev->index, &res);
+}

@@ -65,11 +65,22 @@ struct virtio_mmio_ops {
  * through its device id, saved with it. */
 extern const struct device_ops virtio_mmio_device_ops;
 
+/* The device list's acpi_describe: an LNRO0005 node for the window at
+ * dev->mmio_base with interrupt dev->gsi (a window that is empty, does not
+ * end below 4 GiB, or a GSI past the IOAPIC's pins marks @b invalid). */
+void virtio_mmio_acpi_describe(const void *dev, struct aml_buf *b);
+
 struct virtio_mmio_dev {
 	pthread_mutex_t lock;
 	const struct virtio_mmio_ops *ops;
 	const struct guest_memory *mem;
 	int irq_fd; /* eventfd wired to the guest IRQ (vm_irqfd), or -1 */
+	/* Where virtio_devices.c placed the transport, for its DSDT node:
+	 * the MMIO window's guest-physical base, its GSI, and its index
+	 * among the virtio devices (the node's name and _UID). */
+	uint64_t mmio_base;
+	uint32_t gsi;
+	uint32_t index;
 	/* Each queue's notification eventfd (the ioeventfd the event loop
 	 * watches), or -1: virtio_mmio_notify_later() writes to it. */
 	int kick_fd[VIRTIO_MMIO_MAX_QUEUES];

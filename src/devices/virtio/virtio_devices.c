@@ -137,11 +137,9 @@ static int slot_attach(struct virtio_devices *vd, struct vm *vm, int i,
 			 strerror(-ret));
 		return ret;
 	}
-	vd->acpi[i] = (struct acpi_mmio_device){
-		.base = base,
-		.size = LAYOUT_VIRTIO_MMIO_SIZE,
-		.irq = irq,
-	};
+	dev->mmio_base = base;
+	dev->gsi = irq;
+	dev->index = (uint32_t)i;
 	return 0;
 }
 
@@ -251,8 +249,7 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 			goto fail;
 		ret = append(vd->cmdline_devices, sizeof(vd->cmdline_devices),
 			     "%svirtio_mmio.device=4K@0x%llx:%u", i ? " " : "",
-			     (unsigned long long)vd->acpi[i].base,
-			     vd->acpi[i].irq);
+			     (unsigned long long)dev->mmio_base, dev->gsi);
 		if (ret) {
 			snprintf(err, errlen, "virtio command line too long");
 			goto fail;

@@ -19,7 +19,6 @@
 
 #include <stddef.h>
 
-#include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
 #include "config/vm_config.h"
 #include "devices/virtio/mmio.h"
@@ -48,8 +47,6 @@ struct virtio_devices {
 	struct event_loop *el;
 	int nr;
 	struct virtio_slot slots[LAYOUT_VIRTIO_MAX_DEVICES];
-	/* For acpi_build(): { .devices = acpi, .nr_devices = nr }. */
-	struct acpi_mmio_device acpi[LAYOUT_VIRTIO_MAX_DEVICES];
 	/* "virtio_mmio.device=4K@0xd0001000:5 ..." (the minimal kernel; empty
 	 * when there are no devices) */
 	char cmdline_devices[VIRTIO_DEVICES_CMDLINE_MAX];

@@ -121,4 +121,5 @@ const struct device_ops virtio_mmio_device_ops = {
 	.kind = "virtio-mmio",
 	.save = virtio_save,
 	.restore = virtio_restore,
+	.acpi_describe = virtio_mmio_acpi_describe,
 };
