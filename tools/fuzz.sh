@@ -28,7 +28,7 @@ fuzz_boot fuzz_snapshot"
 # Only the code under test: the harnesses do not need KVM or the rest.
 SRCS="src/devices/virtio/queue.c src/devices/virtio/mmio.c
 src/devices/virtio/blk/blk.c src/devices/virtio/rng/rng.c
-src/vstate/memory.c src/util/log.c src/util/safe_open.c src/util/token_bucket.c src/api/http.c src/config/*.c
+src/vstate/memory.c src/util/log.c src/util/safe_open.c src/util/token_bucket.c src/util/instance_id.c src/api/http.c src/config/*.c
 src/util/metrics.c src/util/event_loop.c src/arch/x86/boot.c
 src/arch/x86/boot_bzimage.c src/arch/x86/boot_elf.c src/arch/x86/e820.c
 src/persist/snapshot_file.c src/persist/snap_buf.c src/arch/x86/aml.c"

@@ -1,7 +1,8 @@
 """The API end to end with a real Linux guest in the nested lab: figment is
 started with only its API socket; curl configures machine, boot source and a
 root drive, starts the instance, pauses and resumes it, and sends
-Ctrl-Alt-Del, after which the guest reboots and figment exits 0."""
+Ctrl-Alt-Del, after which the guest reboots and figment exits 0; all of it
+with every figment thread under its seccomp filter."""
 import os
 import re
 import shutil
@@ -31,6 +32,9 @@ api PUT /drives/root '{"drive_id": "root", "path_on_host": "/work/root.ext4", "i
 api GET /vm/config
 api PUT /actions '{"action_type": "InstanceStart"}'
 i=0; while ! grep -q GUEST-UP /tmp/vm.out && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done
+for t in /proc/$pid/task/*; do
+	echo "TASK $(cat $t/comm) $(grep '^Seccomp:' $t/status | tr -d ' \t')"
+done
 api PATCH /vm '{"state": "Paused"}'
 api GET /
 api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 128}'
@@ -97,3 +101,13 @@ def test_ctrl_alt_del_ends_the_vm(lab):
     assert "FIGMENT STILL RUNNING" not in lab, lab
     assert re.search(r"^FIGMENT-EXIT 0$", lab, re.M), lab
     assert "SOCKET-LEFT no" in lab
+
+
+def test_every_thread_runs_under_seccomp(lab):
+    """The guest booted from its disk and answered the API with all of
+    figment's threads filtered (kernel KVM workers in the process aside)."""
+    tasks = re.findall(r"^TASK (.+?) Seccomp:(\d)$", lab, re.M)
+    mine = [(name, mode) for name, mode in tasks if not name.startswith("kvm-")]
+    names = {name for name, _ in mine}
+    assert {"fc_api", "fc_vcpu 0", "fc_vcpu 1"} <= names, lab
+    assert len(mine) == 4 and all(mode == "2" for _, mode in mine), mine
