@@ -138,6 +138,7 @@ static struct seccomp_rule vcpu_rules[] = {
 	CALL(gettid, "pthread_kill; abort()"),
 	CALL(tgkill, "abort()"),
 	IOCTL(KVM_RUN, "run the guest"),
+	IOCTL(KVM_IRQ_LINE, "legacy devices (serial, i8042) interrupt from the exit handler"),
 	IOCTL(KVM_GET_REGS, "exit reports and snapshots"),
 	IOCTL(KVM_GET_SREGS, "snapshot"),
 	IOCTL(KVM_GET_XSAVE, "snapshot"),

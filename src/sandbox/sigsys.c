@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -70,6 +71,10 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 	n = append(msg, n, sizeof(msg), name ? name : "unknown");
 	n = append(msg, n, sizeof(msg), " (");
 	n = append_uint(msg, n, sizeof(msg), (unsigned)si->si_syscall);
+	if (si->si_syscall == SYS_ioctl) {
+		n = append(msg, n, sizeof(msg), ", request ");
+		n = append_uint(msg, n, sizeof(msg), (uint32_t)r[REG_RSI]);
+	}
 	n = append(msg, n, sizeof(msg), "); killed with SIGSYS\n");
 	if (write(STDERR_FILENO, msg, n) < 0) {
 		/* nothing more to try */

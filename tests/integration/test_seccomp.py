@@ -207,7 +207,7 @@ def test_custom_filter_file_is_used(figment, guest, tmp_path):
         _stop(proc)
     text = out.read_text(errors="replace")
     assert proc.returncode == -signal.SIGSYS, text[-500:]
-    assert re.search(r"the vcpu [01] thread made a forbidden system call: ioctl \(16\)",
+    assert re.search(r"the vcpu [01] thread made a forbidden system call: ioctl \(16, request 44672\)",
                      text), text[-500:]
 
 
