@@ -110,6 +110,7 @@ int jailer_chroot_create(const struct jailer_args *a, struct jailer_chroot *c,
 {
 	int basefd = -1, namefd = -1, idfd = -1, rootfd = -1;
 	int ret = VMM_EXIT_ERROR;
+	struct stat st;
 
 	memset(c, 0, sizeof(*c));
 	if (snprintf(c->name_dir, sizeof(c->name_dir), "%s/%s", a->base,
@@ -162,11 +163,13 @@ int jailer_chroot_create(const struct jailer_args *a, struct jailer_chroot *c,
 	}
 	c->made_root = true;
 	rootfd = openat(idfd, "root", DIR_OPEN);
-	if (rootfd < 0) {
+	if (rootfd < 0 || fstat(rootfd, &st) < 0) {
 		fail(err, errlen, "cannot open '%s': %s", c->root,
 		     strerror(errno));
 		goto out;
 	}
+	c->root_dev = st.st_dev;
+	c->root_ino = st.st_ino;
 	ret = copy_exec(a, c, rootfd, err, errlen);
 out:
 	close_fd(&rootfd);
@@ -217,6 +220,16 @@ int jailer_chroot_enter(struct jailer_chroot *c, char *err, size_t errlen)
 	if (chdir(c->root) < 0)
 		return fail(err, errlen, "cannot enter '%s': %s", c->root,
 			    strerror(errno));
+	/* The mount and chdir() above went by path: whoever can write in
+	 * <base> or <base>/<exec name> could have put a symlink in the way
+	 * since the directory was made, and / would then be somewhere else
+	 * on the host, given to uid:gid below. From here on "." is what
+	 * counts: it must be the directory made. */
+	if (stat(".", &st) < 0 || st.st_dev != c->root_dev ||
+	    st.st_ino != c->root_ino)
+		return fail(err, errlen,
+			    "'%s' is no longer the directory the jailer made (a symlink put in its path?)",
+			    c->root);
 	/* pivot_root(".", ".") stacks the old root on the new one; detaching
 	 * the top of "." then leaves only the jail (pivot_root(2)) */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
