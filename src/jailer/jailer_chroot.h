@@ -23,6 +23,10 @@ struct jailer_chroot {
 	bool entered;            /* pivoted: the paths above mean nothing now */
 	dev_t root_dev;          /* the root directory made, as fstat() saw */
 	ino_t root_ino;          /* it: the paths are checked against it */
+	/* <base>, <name>, <id>, root, open (O_PATH) from jailer_chroot_create()
+	 * until the jail is entered or removed: removing goes through them,
+	 * never through the paths. -1 when not open. */
+	int dir_fd[4];
 	bool has_uffd;           /* the host has /dev/userfaultfd ... */
 	dev_t uffd_rdev;         /* ... with this (dynamic) device number */
 };
@@ -38,7 +42,9 @@ struct jailer_chroot {
 int jailer_chroot_create(const struct jailer_args *a, struct jailer_chroot *c,
 			 char *err, size_t errlen);
 
-/* Removes what jailer_chroot_create made (only before jailer_chroot_enter). */
+/* Removes what jailer_chroot_create made (only before jailer_chroot_enter),
+ * relative to the directories it opened: a symlink put in their place since
+ * is not followed. */
 void jailer_chroot_remove(struct jailer_chroot *c);
 
 /*

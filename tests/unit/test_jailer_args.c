@@ -483,6 +483,38 @@ Test(jailer_paths, a_jail_swapped_for_a_symlink_is_not_entered)
 	cr_assert_eq(st.st_uid, 0);
 }
 
+/* Removing a jail that failed goes through the directories it made, not
+ * their paths: with <id> swapped for a symlink, what the symlink leads to
+ * (here a decoy root/vmm, in real life any host file named like the exec
+ * file) is left alone. */
+Test(jailer_paths, removing_a_swapped_jail_follows_no_symlink)
+{
+	struct jailer_chroot c;
+	struct stat st;
+	char moved[512], jail[512];
+
+	parse_paths("vmm", "base", NULL);
+	cr_assert_eq(jailer_chroot_create(&a, &c, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(mkdir(at("decoy"), 0755), 0);
+	cr_assert_eq(mkdir(at("decoy/root"), 0755), 0);
+	touch("decoy/root/vmm", 0755);
+	snprintf(jail, sizeof(jail), "%s", at("base/vmm/" ID));
+	snprintf(moved, sizeof(moved), "%s", at("base/vmm/moved"));
+	cr_assert_eq(rename(jail, moved), 0);
+	cr_assert_eq(symlink(at("decoy"), jail), 0);
+
+	jailer_chroot_remove(&c);
+	cr_assert_eq(stat(at("decoy/root/vmm"), &st), 0,
+		     "the decoy's file was removed");
+	cr_assert_eq(stat(at("decoy/root"), &st), 0);
+	/* what the jailer made is gone, wherever it was moved to */
+	cr_assert_neq(lstat(at("base/vmm/moved/root/vmm"), &st), 0);
+	cr_assert_neq(lstat(at("base/vmm/moved/root"), &st), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(c.dir_fd[i], -1);
+}
+
 /* -------------------------------------- the cgroup plan, on a fake tree -- */
 
 static void write_text(const char *name, const char *text)
