@@ -110,8 +110,11 @@ int jailer_chroot_create(const struct jailer_args *a, struct jailer_chroot *c,
 {
 	int basefd = -1, namefd = -1, idfd = -1, rootfd = -1;
 	int ret = VMM_EXIT_ERROR;
+	struct stat st;
 
 	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < 4; i++)
+		c->dir_fd[i] = -1;
 	if (snprintf(c->name_dir, sizeof(c->name_dir), "%s/%s", a->base,
 		     a->exec_name) >= (int)sizeof(c->name_dir) ||
 	    snprintf(c->id_dir, sizeof(c->id_dir), "%s/%s", c->name_dir,
@@ -162,20 +165,43 @@ int jailer_chroot_create(const struct jailer_args *a, struct jailer_chroot *c,
 	}
 	c->made_root = true;
 	rootfd = openat(idfd, "root", DIR_OPEN);
-	if (rootfd < 0) {
+	if (rootfd < 0 || fstat(rootfd, &st) < 0) {
 		fail(err, errlen, "cannot open '%s': %s", c->root,
 		     strerror(errno));
 		goto out;
 	}
+	c->root_dev = st.st_dev;
+	c->root_ino = st.st_ino;
 	ret = copy_exec(a, c, rootfd, err, errlen);
 out:
-	close_fd(&rootfd);
-	close_fd(&idfd);
-	close_fd(&namefd);
-	close_fd(&basefd);
+	/* kept for jailer_chroot_remove() */
+	c->dir_fd[0] = basefd;
+	c->dir_fd[1] = namefd;
+	c->dir_fd[2] = idfd;
+	c->dir_fd[3] = rootfd;
 	if (ret)
 		jailer_chroot_remove(c);
 	return ret;
+}
+
+static void close_dirs(struct jailer_chroot *c)
+{
+	for (int i = 0; i < 4; i++)
+		close_fd(&c->dir_fd[i]);
+}
+
+/* The last component of @path (each of c's paths has a '/'). */
+static const char *last(const char *path)
+{
+	return strrchr(path, '/') + 1;
+}
+
+/* unlinkat(@dirfd, the last component of @path), when both are there. */
+static void remove_in(int dirfd, const char *path, int flags)
+{
+	if (dirfd >= 0 && unlinkat(dirfd, last(path), flags) < 0) {
+		/* best effort: what cannot go is left */
+	}
 }
 
 void jailer_chroot_remove(struct jailer_chroot *c)
@@ -183,14 +209,15 @@ void jailer_chroot_remove(struct jailer_chroot *c)
 	if (c->entered)
 		return;
 	if (c->made_exec)
-		unlink(c->exec);
+		remove_in(c->dir_fd[3], c->exec, 0);
 	if (c->made_root)
-		rmdir(c->root);
+		remove_in(c->dir_fd[2], c->root, AT_REMOVEDIR);
 	if (c->made_id_dir)
-		rmdir(c->id_dir);
+		remove_in(c->dir_fd[1], c->id_dir, AT_REMOVEDIR);
 	if (c->made_name_dir)
-		rmdir(c->name_dir);
+		remove_in(c->dir_fd[0], c->name_dir, AT_REMOVEDIR);
 	c->made_exec = c->made_root = c->made_id_dir = c->made_name_dir = false;
+	close_dirs(c);
 }
 
 int jailer_chroot_enter(struct jailer_chroot *c, char *err, size_t errlen)
@@ -217,12 +244,23 @@ int jailer_chroot_enter(struct jailer_chroot *c, char *err, size_t errlen)
 	if (chdir(c->root) < 0)
 		return fail(err, errlen, "cannot enter '%s': %s", c->root,
 			    strerror(errno));
+	/* The mount and chdir() above went by path: whoever can write in
+	 * <base> or <base>/<exec name> could have put a symlink in the way
+	 * since the directory was made, and / would then be somewhere else
+	 * on the host, given to uid:gid below. From here on "." is what
+	 * counts: it must be the directory made. */
+	if (stat(".", &st) < 0 || st.st_dev != c->root_dev ||
+	    st.st_ino != c->root_ino)
+		return fail(err, errlen,
+			    "'%s' is no longer the directory the jailer made (a symlink put in its path?)",
+			    c->root);
 	/* pivot_root(".", ".") stacks the old root on the new one; detaching
 	 * the top of "." then leaves only the jail (pivot_root(2)) */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return fail(err, errlen, "pivot_root into '%s' failed: %s",
 			    c->root, strerror(errno));
 	c->entered = true;
+	close_dirs(c); /* nothing of the host's stays open in the jail */
 	if (umount2(".", MNT_DETACH) < 0)
 		return fail(err, errlen, "cannot detach the old root: %s",
 			    strerror(errno));

@@ -21,6 +21,12 @@ struct jailer_chroot {
 	char exec[PATH_MAX];     /* <root>/<exec name> */
 	bool made_name_dir, made_id_dir, made_root, made_exec;
 	bool entered;            /* pivoted: the paths above mean nothing now */
+	dev_t root_dev;          /* the root directory made, as fstat() saw */
+	ino_t root_ino;          /* it: the paths are checked against it */
+	/* <base>, <name>, <id>, root, open (O_PATH) from jailer_chroot_create()
+	 * until the jail is entered or removed: removing goes through them,
+	 * never through the paths. -1 when not open. */
+	int dir_fd[4];
 	bool has_uffd;           /* the host has /dev/userfaultfd ... */
 	dev_t uffd_rdev;         /* ... with this (dynamic) device number */
 };
@@ -36,14 +42,18 @@ struct jailer_chroot {
 int jailer_chroot_create(const struct jailer_args *a, struct jailer_chroot *c,
 			 char *err, size_t errlen);
 
-/* Removes what jailer_chroot_create made (only before jailer_chroot_enter). */
+/* Removes what jailer_chroot_create made (only before jailer_chroot_enter),
+ * relative to the directories it opened: a symlink put in their place since
+ * is not followed. */
 void jailer_chroot_remove(struct jailer_chroot *c);
 
 /*
  * A new mount namespace with / made a slave (nothing done here propagates to
  * the host), the root bind-mounted on itself and pivot_root'ed to, the old
- * root detached: afterwards the process sees only the jail, at "/". 0 or
- * VMM_EXIT_ERROR with the reason in @err.
+ * root detached: afterwards the process sees only the jail, at "/". The
+ * directory entered must be the one jailer_chroot_create() made: a path
+ * swapped for a symlink meanwhile is refused. 0 or VMM_EXIT_ERROR with the
+ * reason in @err.
  */
 int jailer_chroot_enter(struct jailer_chroot *c, char *err, size_t errlen);
 

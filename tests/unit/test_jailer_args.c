@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jailer/jailer_args.h"
@@ -429,6 +430,89 @@ Test(jailer_paths, the_chroot_is_made_and_removed_again)
 	jailer_chroot_remove(&c);
 	cr_assert_neq(lstat(at("base/vmm"), &st), 0);
 	cr_assert_eq(lstat(at("base"), &st), 0);
+}
+
+/* Enters @c in a child (a new mount namespace of its own, so the test
+ * process keeps its root): the child's status is what enter returned, 100
+ * more when the jail it ended up in is not the one made (no /vmm in it). */
+static int enter_in_child(struct jailer_chroot *c)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct stat st;
+		int ret = jailer_chroot_enter(c, err, sizeof(err));
+
+		if (ret)
+			fprintf(stderr, "enter: %s\n", err);
+		_exit(ret ? ret : stat("/vmm", &st) == 0 ? 0 : 100);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* The bind mount and chdir() into the root go by path: a symlink put in
+ * place of <base>/<name>/<id> after it was made (by whoever can write in
+ * <base>/<name>) must not send the jailer into another directory, which it
+ * would then give to uid:gid. */
+Test(jailer_paths, a_jail_swapped_for_a_symlink_is_not_entered)
+{
+	struct jailer_chroot c;
+	struct stat st;
+	char moved[512], jail[512];
+
+	if (geteuid() != 0)
+		cr_skip_test("entering a jail needs root");
+	parse_paths("vmm", "base", NULL);
+	cr_assert_eq(jailer_chroot_create(&a, &c, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(enter_in_child(&c), 0, "the jail as made is entered");
+
+	/* a decoy with a root/ of its own, where <id> was */
+	cr_assert_eq(mkdir(at("decoy"), 0755), 0);
+	cr_assert_eq(mkdir(at("decoy/root"), 0755), 0);
+	snprintf(jail, sizeof(jail), "%s", at("base/vmm/" ID));
+	snprintf(moved, sizeof(moved), "%s", at("base/vmm/moved"));
+	cr_assert_eq(rename(jail, moved), 0);
+	cr_assert_eq(symlink(at("decoy"), jail), 0);
+	cr_assert_eq(enter_in_child(&c), VMM_EXIT_ERROR);
+	cr_assert_eq(stat(at("decoy/root"), &st), 0);
+	cr_assert_eq(st.st_uid, 0);
+}
+
+/* Removing a jail that failed goes through the directories it made, not
+ * their paths: with <id> swapped for a symlink, what the symlink leads to
+ * (here a decoy root/vmm, in real life any host file named like the exec
+ * file) is left alone. */
+Test(jailer_paths, removing_a_swapped_jail_follows_no_symlink)
+{
+	struct jailer_chroot c;
+	struct stat st;
+	char moved[512], jail[512];
+
+	parse_paths("vmm", "base", NULL);
+	cr_assert_eq(jailer_chroot_create(&a, &c, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(mkdir(at("decoy"), 0755), 0);
+	cr_assert_eq(mkdir(at("decoy/root"), 0755), 0);
+	touch("decoy/root/vmm", 0755);
+	snprintf(jail, sizeof(jail), "%s", at("base/vmm/" ID));
+	snprintf(moved, sizeof(moved), "%s", at("base/vmm/moved"));
+	cr_assert_eq(rename(jail, moved), 0);
+	cr_assert_eq(symlink(at("decoy"), jail), 0);
+
+	jailer_chroot_remove(&c);
+	cr_assert_eq(stat(at("decoy/root/vmm"), &st), 0,
+		     "the decoy's file was removed");
+	cr_assert_eq(stat(at("decoy/root"), &st), 0);
+	/* what the jailer made is gone, wherever it was moved to */
+	cr_assert_neq(lstat(at("base/vmm/moved/root/vmm"), &st), 0);
+	cr_assert_neq(lstat(at("base/vmm/moved/root"), &st), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(c.dir_fd[i], -1);
 }
 
 /* -------------------------------------- the cgroup plan, on a fake tree -- */
