@@ -308,23 +308,8 @@ static int builder_machine(struct vmm *vmm,
 	if (ret)
 		return ret;
 	if (virtio_devices_create(&vmm->virtio, &vmm->vm, &vmm->loop, vmm->cfg,
-				  err, errlen))
+				  &vmm->devices, err, errlen))
 		return VMM_EXIT_CONFIG;
-	for (int i = 0; i < vmm->virtio.nr; i++) {
-		struct virtio_mmio_dev *d = vmm->virtio.slots[i].dev;
-		const char *drive = virtio_blk_drive_id(d);
-		char name[DEVICE_NAME_MAX];
-
-		if (drive)
-			snprintf(name, sizeof(name), "drive '%s'", drive);
-		else
-			snprintf(name, sizeof(name), "virtio-%s", d->ops->name);
-		if (device_list_add(&vmm->devices, &virtio_mmio_device_ops, d,
-				    name)) {
-			snprintf(err, errlen, "too many devices");
-			return VMM_EXIT_ERROR;
-		}
-	}
 	return 0;
 }
 

@@ -544,8 +544,12 @@ static int cmd_firecracker(int argc, char **argv)
 		ret = VMM_EXIT_ERROR;
 		goto out_cfg;
 	}
+	/* The VMM owns the configuration from here: API calls change it on
+	 * its thread, InstanceStart builds from it. */
+	vmm.owned_cfg = cfg;
+	vm_config_init(&cfg);
 	if (a.config_file) {
-		ret = vmm_build(&vmm, &cfg, err, sizeof(err));
+		ret = vmm_build(&vmm, &vmm.owned_cfg, err, sizeof(err));
 		if (!ret)
 			ret = vmm_start(&vmm, err, sizeof(err));
 		if (ret) {
@@ -556,7 +560,6 @@ static int cmd_firecracker(int argc, char **argv)
 	}
 	ret = serve_running_vm(&vmm, &(struct api_options){
 					     .sock_path = a.no_api ? NULL : a.api_sock,
-					     .initial = &cfg,
 					     .started = started,
 					     .max_body = a.max_payload,
 					     .instance_id = a.id,
@@ -611,7 +614,6 @@ static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
 				      1000));
 	ret = serve_running_vm(&vmm, &(struct api_options){
 					     .sock_path = ra->api_sock,
-					     .initial = vmm.cfg,
 					     .started = true,
 					     .started_paused = ra->paused,
 				     });

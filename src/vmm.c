@@ -464,12 +464,18 @@ void vmm_release_vm(struct vmm *vmm)
 		vmm->console_out_shared = 0;
 		if (vmm->serial.out_fd > STDERR_FILENO)
 			close(vmm->serial.out_fd);
-		serial_destroy(&vmm->serial);
+		vmm->serial.out_fd = -1;
 	}
 	if (vmm->console_in >= 0)
 		event_loop_del(&vmm->loop, vmm->console_in);
 	vmm->console_in = -1;
 	vmm->console_in_paused = false;
+	/* every device, last first (the serial port's eventfd, the virtio
+	 * devices' fds and backing files) */
+	device_list_destroy(&vmm->devices);
+	/* a build that failed before its devices were listed */
+	if (vmm->serial.notify_fd >= 0)
+		serial_destroy(&vmm->serial);
 	virtio_devices_destroy(&vmm->virtio);
 	vm_destroy(&vmm->vm);
 	vmm->state = VMM_CONFIGURED;

@@ -7,13 +7,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config/config_apply.h"
+#include "config/json_util.h"
 #include "devices/virtio/blk/blk.h"
 #include "snapshot.h"
 #include "util/log.h"
 #include "vmm.h"
 
-static int api_instance_start(void *opaque, const struct vm_config *cfg,
-			      char *err, size_t errlen)
+/* Firecracker's message, which clients may match on. */
+#define MSG_POST_BOOT \
+	"The requested operation is not supported after starting the microVM."
+
+static int api_instance_start(void *opaque, char *err, size_t errlen)
 {
 	struct vmm *vmm = opaque;
 	int ret;
@@ -22,12 +27,8 @@ static int api_instance_start(void *opaque, const struct vm_config *cfg,
 		snprintf(err, errlen, "the microVM was already started");
 		return -EINVAL;
 	}
-	vm_config_free(&vmm->owned_cfg);
-	ret = vm_config_copy(&vmm->owned_cfg, cfg);
-	if (ret) {
-		snprintf(err, errlen, "out of memory");
-		return ret;
-	}
+	if (vm_config_validate(&vmm->owned_cfg, err, errlen))
+		return -EINVAL;
 	ret = vmm_build(vmm, &vmm->owned_cfg, err, errlen);
 	if (!ret)
 		ret = vmm_start(vmm, err, errlen);
@@ -36,8 +37,54 @@ static int api_instance_start(void *opaque, const struct vm_config *cfg,
 		vmm_release_vm(vmm);
 		return -EINVAL;
 	}
-	/* The guest runs: from here on the VMM thread is filtered. */
-	vmm_enter_sandbox(vmm);
+	/* The guest runs: from here on the VMM thread is filtered. A filter
+	 * that cannot go on stops the VM (vmm_enter_sandbox() asks for it):
+	 * the client is told, not answered 204. */
+	if (vmm_enter_sandbox(vmm)) {
+		snprintf(err, errlen,
+			 "cannot put the VMM thread under seccomp: the microVM is stopping");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The configuration calls before boot change the one configuration, the
+ * VMM's (the API thread keeps none). */
+static int api_configure(void *opaque, int res, const char *id,
+			 const char *body, char *err, size_t errlen)
+{
+	struct vmm *vmm = opaque;
+	json_t *j;
+	int ret;
+
+	if (vmm->state != VMM_CONFIGURED) {
+		snprintf(err, errlen, MSG_POST_BOOT);
+		return -EINVAL;
+	}
+	j = json_decode(body, strlen(body), err, errlen);
+	if (!j)
+		return -EINVAL;
+	ret = config_apply(&vmm->owned_cfg, (enum config_resource)res, id, j,
+			   err, errlen);
+	json_decref(j);
+	return ret;
+}
+
+static int api_get_config(void *opaque, int res, char **out, char *err,
+			  size_t errlen)
+{
+	struct vmm *vmm = opaque;
+	/* the VM's, once there is one (--config-file with the API builds
+	 * from the same owned copy) */
+	const struct vm_config *cfg = vmm->cfg ? vmm->cfg : &vmm->owned_cfg;
+
+	*out = config_to_text(cfg, res == CONFIG_RES_MACHINE ?
+					   CONFIG_RES_MACHINE :
+					   CONFIG_RES_ALL);
+	if (!*out) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -87,7 +134,11 @@ static int api_snapshot_load(void *opaque, const char *state_path,
 		vmm_release_vm(vmm);
 		return -EINVAL;
 	}
-	vmm_enter_sandbox(vmm);
+	if (vmm_enter_sandbox(vmm)) {
+		snprintf(err, errlen,
+			 "cannot put the VMM thread under seccomp: the microVM is stopping");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -131,24 +182,29 @@ static int api_drive_update(void *opaque, const char *drive_id,
 			    size_t errlen)
 {
 	struct vmm *vmm = opaque;
+	struct virtio_dev *dev;
+	struct device *d;
 
 	if (vmm->state != VMM_RUNNING && vmm->state != VMM_PAUSED) {
 		snprintf(err, errlen, "the microVM is not running");
 		return -EINVAL;
 	}
-	for (int i = 0; i < vmm->virtio.nr; i++) {
-		struct virtio_mmio_dev *dev = vmm->virtio.slots[i].dev;
-		const char *id = virtio_blk_drive_id(dev);
+	d = device_list_find(&vmm->devices, "drive", drive_id);
+	dev = d ? virtio_mmio_device_of(d) : NULL;
+	if (dev) {
+		int ret = path ? virtio_blk_set_backing(dev, path, err, errlen)
+			       : 0;
 
-		if (id && !strcmp(id, drive_id)) {
-			int ret = path ? virtio_blk_set_backing(dev, path, err,
-								errlen) :
-					 0;
-
-			if (!ret && rl)
-				virtio_mmio_set_rate_limit(dev, rl);
-			return ret;
+		if (!ret && rl)
+			virtio_dev_set_rate_limit(dev, rl);
+		/* ... and the configuration says so (GET /vm/config) */
+		if (!ret && vmm->cfg == &vmm->owned_cfg &&
+		    config_drive_updated(&vmm->owned_cfg, drive_id, path, rl) ==
+			    -ENOMEM) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
 		}
+		return ret;
 	}
 	snprintf(err, errlen, "no drive with id '%s'", drive_id);
 	return -ENOENT;
@@ -156,6 +212,8 @@ static int api_drive_update(void *opaque, const char *drive_id,
 
 const struct api_vmm_ops vmm_api_ops = {
 	.instance_start = api_instance_start,
+	.configure = api_configure,
+	.get_config = api_get_config,
 	.pause = api_pause,
 	.resume = api_resume,
 	.send_ctrl_alt_del = api_ctrl_alt_del,

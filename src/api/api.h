@@ -39,11 +39,18 @@ struct api_snapshot_load {
 };
 
 struct api_vmm_ops {
-	/* Builds and starts the VM from @cfg, which api_start() validated with
-	 * vm_config_validate(). @cfg belongs to the caller and lives only for
-	 * the call: copy (vm_config_copy) what must be kept. */
-	int (*instance_start)(void *vmm, const struct vm_config *cfg, char *err,
-			      size_t errlen);
+	/* Validates the VMM's configuration, then builds and starts the VM
+	 * from it. */
+	int (*instance_start)(void *vmm, char *err, size_t errlen);
+	/* A configuration call before boot: decodes @body (JSON text) as
+	 * resource @res (enum config_resource; @id the path's {id}) into the
+	 * VMM's configuration (config/config_apply.h). */
+	int (*configure)(void *vmm, int res, const char *id, const char *body,
+			 char *err, size_t errlen);
+	/* The VMM's configuration, or its @res part, as JSON text in *@out
+	 * (malloc'd). */
+	int (*get_config)(void *vmm, int res, char **out, char *err,
+			  size_t errlen);
 	int (*pause)(void *vmm, char *err, size_t errlen);
 	int (*resume)(void *vmm, char *err, size_t errlen);
 	int (*send_ctrl_alt_del)(void *vmm, char *err, size_t errlen);
@@ -68,9 +75,6 @@ struct api_vmm_ops {
 
 struct api_options {
 	const char *sock_path;
-	/* The configuration so far (CLI flags, --config-file); copied.
-	 * NULL: vm_config_init() defaults. */
-	const struct vm_config *initial;
 	/* The VM was already started (--config-file with --api-sock): only
 	 * the post-boot requests are served. */
 	bool started;

@@ -24,6 +24,9 @@ struct bridge_req {
 	char *mem_path;
 	bool resume, track_dirty, diff, uffd;
 	enum bridge_files files;
+	int resource;
+	char *body;
+	char *out; /* GET_CONFIG's answer, until the waiter takes it */
 	struct rate_limiter_config rate_limiter;
 	bool has_rate_limiter;
 	int result;
@@ -51,6 +54,8 @@ static void req_free(struct bridge_req *r)
 	free(r->drive_id);
 	free(r->path);
 	free(r->mem_path);
+	free(r->body);
+	free(r->out);
 	free(r);
 }
 
@@ -64,36 +69,22 @@ void bridge_set_vm_state(struct bridge *b, enum vm_state s)
 	__atomic_store_n(&b->state, s, __ATOMIC_RELEASE);
 }
 
-/* VMM thread: BRIDGE_OPEN_FILES. */
+/* VMM thread: BRIDGE_OPEN_FILES (snapshot load's drive overrides). */
 static int open_files(struct bridge_req *r)
 {
 	struct vm_config *c = &r->cfg;
 	int ret = 0;
 
-	switch (r->files) {
-	case BRIDGE_FILES_BOOT:
-		return boot_source_check_files(&c->boot, r->err, sizeof(r->err));
-	case BRIDGE_FILES_DRIVES:
-		for (int i = 0; i < c->nr_drives && !ret; i++)
-			ret = drive_check_backing(&c->drives[i], r->err,
-						  sizeof(r->err));
-		return ret;
-	case BRIDGE_FILES_OVERRIDES:
-		for (int i = 0; i < c->nr_drives && !ret; i++) {
-			int fd = drive_open_backing(c->drives[i].id,
-						    c->drives[i].path_on_host,
-						    true, NULL, r->err,
-						    sizeof(r->err));
+	if (r->files != BRIDGE_FILES_OVERRIDES)
+		return -EINVAL;
+	for (int i = 0; i < c->nr_drives && !ret; i++) {
+		int fd = drive_open_backing(c->drives[i].id,
+					    c->drives[i].path_on_host, true,
+					    NULL, r->err, sizeof(r->err));
 
-			ret = fd < 0 ? fd : close(fd);
-		}
-		return ret;
-	case BRIDGE_FILES_LOGGER:
-		return logger_config_apply(&c->logger, r->err, sizeof(r->err));
-	case BRIDGE_FILES_METRICS:
-		return metrics_config_apply(&c->metrics, r->err, sizeof(r->err));
+		ret = fd < 0 ? fd : close(fd);
 	}
-	return -EINVAL;
+	return ret;
 }
 
 /* VMM thread: runs one request's callback and updates the state. */
@@ -105,7 +96,7 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 	switch (r->op) {
 	case BRIDGE_START:
 		if (ops->instance_start)
-			ret = ops->instance_start(b->vmm, &r->cfg, r->err,
+			ret = ops->instance_start(b->vmm, r->err,
 						  sizeof(r->err));
 		/* A late answer to a timed-out start still settles the state. */
 		bridge_set_vm_state(b, ret ? VM_NOT_STARTED : VM_RUNNING);
@@ -148,6 +139,17 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 		break;
 	case BRIDGE_OPEN_FILES:
 		ret = open_files(r);
+		break;
+	case BRIDGE_CONFIGURE:
+		if (ops->configure)
+			ret = ops->configure(b->vmm, r->resource, r->drive_id,
+					     r->body ? r->body : "", r->err,
+					     sizeof(r->err));
+		break;
+	case BRIDGE_GET_CONFIG:
+		if (ops->get_config)
+			ret = ops->get_config(b->vmm, r->resource, &r->out,
+					      r->err, sizeof(r->err));
 		break;
 	case BRIDGE_SNAPSHOT_LOAD:
 		if (ops->snapshot_load)
@@ -301,6 +303,7 @@ int bridge_call(struct bridge *b, const struct bridge_msg *m,
 	r->diff = m->diff;
 	r->uffd = m->uffd;
 	r->files = m->files;
+	r->resource = m->resource;
 	if (m->rate_limiter) {
 		r->rate_limiter = *m->rate_limiter;
 		r->has_rate_limiter = true;
@@ -309,7 +312,8 @@ int bridge_call(struct bridge *b, const struct bridge_msg *m,
 		goto nomem;
 	if ((m->drive_id && !(r->drive_id = strdup(m->drive_id))) ||
 	    (m->path && !(r->path = strdup(m->path))) ||
-	    (m->mem_path && !(r->mem_path = strdup(m->mem_path))))
+	    (m->mem_path && !(r->mem_path = strdup(m->mem_path))) ||
+	    (m->body && !(r->body = strdup(m->body))))
 		goto nomem;
 
 	pthread_mutex_lock(&b->lock);
@@ -344,6 +348,10 @@ int bridge_call(struct bridge *b, const struct bridge_msg *m,
 	if (ret)
 		snprintf(err, errlen, "%s",
 			 r->err[0] ? r->err : strerror(-ret));
+	else if (m->out) {
+		*m->out = r->out;
+		r->out = NULL;
+	}
 	req_free(r);
 	return ret;
 nomem:

@@ -26,15 +26,17 @@ enum bridge_op {
 	/* opens the files of msg->cfg that msg->files names: the API thread
 	 * opens none itself (a path may be a FIFO, a slow NFS mount...) */
 	BRIDGE_OPEN_FILES,
+	/* a configuration call (msg->resource, msg->body, msg->drive_id),
+	 * applied to the VMM's configuration, the only copy */
+	BRIDGE_CONFIGURE,
+	/* the VMM's configuration (msg->resource: CONFIG_RES_MACHINE or
+	 * CONFIG_RES_ALL) as JSON text into *msg->out */
+	BRIDGE_GET_CONFIG,
 };
 
 /* BRIDGE_OPEN_FILES: which of cfg's files. */
 enum bridge_files {
-	BRIDGE_FILES_BOOT,	/* check kernel and initrd open */
-	BRIDGE_FILES_DRIVES,	/* check every drive's file opens as it will */
 	BRIDGE_FILES_OVERRIDES, /* check every drive's file opens for reading */
-	BRIDGE_FILES_LOGGER,	/* apply cfg->logger (opens its file) */
-	BRIDGE_FILES_METRICS,	/* apply cfg->metrics (opens its file) */
 };
 
 /* One request to the VMM thread: the operation and what it uses. */
@@ -50,6 +52,10 @@ struct bridge_msg {
 	bool diff;		     /* SNAPSHOT_CREATE: a Diff snapshot */
 	bool uffd;		     /* SNAPSHOT_LOAD: mem_path is a handler's socket */
 	enum bridge_files files;     /* OPEN_FILES */
+	int resource;		     /* CONFIGURE, GET_CONFIG: config_resource */
+	const char *body;	     /* CONFIGURE: the request's JSON body */
+	/* GET_CONFIG: receives the malloc'd text (the caller frees it) */
+	char **out;
 	/* DRIVE_UPDATE: a new rate limiter, or NULL (path may be NULL
 	 * then, for a limiter alone) */
 	const struct rate_limiter_config *rate_limiter;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/config_apply.h"
 #include "config/config_json.h"
 #include "config/json_util.h"
 #include "util/log.h"
@@ -22,7 +23,7 @@
 	"The requested operation is not supported before starting the microVM."
 
 struct routes {
-	struct vm_config cfg; /* the API's copy; the VMM has its own */
+	/* no configuration here: the VMM thread owns the one copy */
 	struct bridge *bridge;
 	char *instance_id;
 	unsigned vmm_timeout_ms;
@@ -153,24 +154,63 @@ static int get_version(struct call *c, struct http_response *resp)
 				       FIGMENT_VERSION));
 }
 
+/* A configuration call: the body goes to the VMM thread, which applies
+ * it to its configuration (config/config_apply.c). */
+static int configure(struct call *c, struct http_response *resp,
+		     enum config_resource res)
+{
+	char *body;
+	int ret;
+
+	if (refuse_post_boot(c, resp))
+		return resp->status;
+	body = json_dumps(c->body, JSON_COMPACT);
+	if (!body)
+		return fault(resp, 500, "out of memory");
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_CONFIGURE,
+						.resource = (int)res,
+						.drive_id = c->id,
+						.body = body },
+			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
+	free(body);
+	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
+}
+
+/* The VMM's configuration, or its @res part. */
+static int get_config(struct call *c, struct http_response *resp,
+		      enum config_resource res)
+{
+	char *text = NULL;
+	int ret = bridge_call(c->r->bridge,
+			      &(struct bridge_msg){ .op = BRIDGE_GET_CONFIG,
+						    .resource = (int)res,
+						    .out = &text },
+			      c->r->vmm_timeout_ms, c->err, ERR_LEN);
+
+	if (ret)
+		return vmm_fault(resp, ret, c->err);
+	if (!text)
+		return fault(resp, 500, "out of memory");
+	resp->status = 200;
+	resp->body = text;
+	return 200;
+}
+
 static int get_machine(struct call *c, struct http_response *resp)
 {
-	return ok_json(resp, machine_config_to_json(&c->r->cfg.machine));
+	return get_config(c, resp, CONFIG_RES_MACHINE);
 }
 
 static int put_machine(struct call *c, struct http_response *resp)
 {
-	if (refuse_post_boot(c, resp))
-		return resp->status;
-	if (machine_config_from_json(c->body, &c->r->cfg.machine,
-				     c->method == M_PATCH, c->err, ERR_LEN))
-		return fault(resp, 400, c->err);
-	return no_content(resp);
+	return configure(c, resp,
+			 c->method == M_PATCH ? CONFIG_RES_MACHINE_PATCH :
+						CONFIG_RES_MACHINE);
 }
 
-/* Opens (checks or applies) the files @files names in @cfg on the VMM
- * thread: the API thread opens none. 0, or the status of the fault it
- * answered with. */
+/* Opens (checks) the files @files names in @cfg on the VMM thread: the
+ * API thread opens none. 0, or the status of the fault it answered with. */
 static int open_files_on_vmm(struct call *c, struct http_response *resp,
 			     enum bridge_files files,
 			     const struct vm_config *cfg)
@@ -185,37 +225,7 @@ static int open_files_on_vmm(struct call *c, struct http_response *resp,
 
 static int put_boot_source(struct call *c, struct http_response *resp)
 {
-	struct boot_source_config b = { 0 };
-
-	if (refuse_post_boot(c, resp))
-		return resp->status;
-	if (boot_source_from_json(c->body, &b, c->err, ERR_LEN))
-		return fault(resp, 400, c->err);
-	/* As Firecracker: a kernel or initrd that cannot be opened fails
-	 * this call, not InstanceStart. */
-	{
-		struct vm_config probe;
-		int st;
-
-		vm_config_init(&probe);
-		probe.boot = b;
-		st = open_files_on_vmm(c, resp, BRIDGE_FILES_BOOT, &probe);
-		if (st) {
-			boot_source_free(&b);
-			return st;
-		}
-	}
-	boot_source_free(&c->r->cfg.boot);
-	c->r->cfg.boot = b;
-	return no_content(resp);
-}
-
-static int find_drive(const struct vm_config *cfg, const char *id)
-{
-	for (int i = 0; i < cfg->nr_drives; i++)
-		if (!strcmp(cfg->drives[i].id, id))
-			return i;
-	return -1;
+	return configure(c, resp, CONFIG_RES_BOOT);
 }
 
 static bool bad_id(struct call *c, struct http_response *resp)
@@ -228,67 +238,18 @@ static bool bad_id(struct call *c, struct http_response *resp)
 
 static int put_drive(struct call *c, struct http_response *resp)
 {
-	struct vm_config *cfg = &c->r->cfg;
-	struct vm_config tmp;
-	struct drive_config d;
-	int i;
-
-	if (refuse_post_boot(c, resp) || bad_id(c, resp))
+	if (bad_id(c, resp))
 		return resp->status;
-	if (drive_from_json(c->body, "drive", &d, c->err, ERR_LEN))
-		return fault(resp, 400, c->err);
-	if (strcmp(d.id, c->id)) {
-		drive_config_free(&d);
-		return fault(resp, 400,
-			     "The id from the path does not match the id from the body!");
-	}
-	/* Check the drive set as it would be, with the CLI's rules. */
-	tmp = *cfg;
-	i = find_drive(cfg, d.id);
-	if (i < 0) {
-		if (cfg->nr_drives >= CONFIG_MAX_DRIVES) {
-			drive_config_free(&d);
-			snprintf(c->err, ERR_LEN, "too many drives (at most %d)",
-				 CONFIG_MAX_DRIVES);
-			return fault(resp, 400, c->err);
-		}
-		i = tmp.nr_drives++;
-	}
-	tmp.drives[i] = d;
-	if (vm_config_validate_drives(&tmp, c->err, ERR_LEN)) {
-		drive_config_free(&d);
-		return fault(resp, 400, c->err);
-	}
-	/* As Firecracker: a disk that cannot be opened fails this call. */
-	{
-		struct vm_config probe;
-		int st;
-
-		vm_config_init(&probe);
-		probe.drives[0] = d;
-		probe.nr_drives = 1;
-		st = open_files_on_vmm(c, resp, BRIDGE_FILES_DRIVES, &probe);
-		if (st) {
-			drive_config_free(&d);
-			return st;
-		}
-	}
-	if (i < cfg->nr_drives)
-		drive_config_free(&cfg->drives[i]);
-	cfg->drives[i] = d;
-	cfg->nr_drives = tmp.nr_drives;
-	return no_content(resp);
+	return configure(c, resp, CONFIG_RES_DRIVE);
 }
 
 static int patch_drive(struct call *c, struct http_response *resp)
 {
-	struct vm_config *cfg = &c->r->cfg;
 	char id[CONFIG_ID_MAX + 1];
 	struct rate_limiter_config rl;
 	const char *path;
-	char *copy = NULL;
 	bool has_rl;
-	int i, ret;
+	int ret;
 
 	if (bad_id(c, resp))
 		return resp->status;
@@ -300,103 +261,32 @@ static int patch_drive(struct call *c, struct http_response *resp)
 			     "The id from the path does not match the id from the body!");
 	if (refuse_pre_boot(c, resp))
 		return resp->status;
-	i = find_drive(cfg, id);
-	if (i < 0) {
-		snprintf(c->err, ERR_LEN, "drive `%s` does not exist", id);
-		return fault(resp, 400, c->err);
-	}
-	if (!path && !has_rl)
-		return no_content(resp);
-	if (path && !(copy = strdup(path)))
-		return fault(resp, 500, "out of memory");
 	ret = bridge_call(c->r->bridge,
 			  &(struct bridge_msg){ .op = BRIDGE_DRIVE_UPDATE,
 						.drive_id = id, .path = path,
 						.rate_limiter = has_rl ? &rl : NULL },
 			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
-	if (ret) {
-		free(copy);
-		return vmm_fault(resp, ret, c->err);
-	}
-	if (copy) {
-		free(cfg->drives[i].path_on_host);
-		cfg->drives[i].path_on_host = copy;
-	}
-	if (has_rl)
-		cfg->drives[i].rate_limiter = rl;
-	return no_content(resp);
+	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
 }
 
 static int put_entropy(struct call *c, struct http_response *resp)
 {
-	if (refuse_post_boot(c, resp))
-		return resp->status;
-	if (entropy_from_json(c->body, &c->r->cfg.entropy,
-			      &c->r->cfg.entropy_rate_limiter, c->err, ERR_LEN))
-		return fault(resp, 400, c->err);
-	return no_content(resp);
+	return configure(c, resp, CONFIG_RES_ENTROPY);
 }
 
 static int put_serial(struct call *c, struct http_response *resp)
 {
-	if (refuse_post_boot(c, resp))
-		return resp->status;
-	if (serial_from_json(c->body, &c->r->cfg.serial, c->err, ERR_LEN))
-		return fault(resp, 400, c->err);
-	return no_content(resp);
+	return configure(c, resp, CONFIG_RES_SERIAL);
 }
 
 static int put_logger(struct call *c, struct http_response *resp)
 {
-	struct logger_config l = { 0 };
-	int ret;
-
-	if (refuse_post_boot(c, resp))
-		return resp->status;
-	if (logger_from_json(c->body, &l, c->err, ERR_LEN))
-		return fault(resp, 400, c->err);
-	{
-		struct vm_config probe;
-
-		vm_config_init(&probe);
-		probe.logger = l;
-		ret = open_files_on_vmm(c, resp, BRIDGE_FILES_LOGGER, &probe);
-	}
-	if (ret) {
-		free(l.log_path);
-		free(l.module);
-		return ret;
-	}
-	free(c->r->cfg.logger.log_path);
-	free(c->r->cfg.logger.module);
-	c->r->cfg.logger = l;
-	return no_content(resp);
+	return configure(c, resp, CONFIG_RES_LOGGER);
 }
 
 static int put_metrics(struct call *c, struct http_response *resp)
 {
-	struct metrics_config m = { 0 };
-	int ret;
-
-	if (refuse_post_boot(c, resp))
-		return resp->status;
-	if (c->r->cfg.metrics.metrics_path)
-		return fault(resp, 400, "Reinitialization of metrics not allowed.");
-	if (metrics_from_json(c->body, &m, c->err, ERR_LEN))
-		return fault(resp, 400, c->err);
-	{
-		struct vm_config probe;
-
-		vm_config_init(&probe);
-		probe.metrics = m;
-		ret = open_files_on_vmm(c, resp, BRIDGE_FILES_METRICS, &probe);
-	}
-	if (ret) {
-		free(m.metrics_path);
-		return ret;
-	}
-	c->r->cfg.metrics = m;
-	return no_content(resp);
+	return configure(c, resp, CONFIG_RES_METRICS);
 }
 
 static int action_start(struct call *c, struct http_response *resp)
@@ -406,11 +296,9 @@ static int action_start(struct call *c, struct http_response *resp)
 
 	if (refuse_post_boot(c, resp))
 		return resp->status;
-	if (vm_config_validate(&r->cfg, c->err, ERR_LEN))
-		return fault(resp, 400, c->err);
 	bridge_set_vm_state(r->bridge, VM_STARTING);
-	ret = bridge_call(r->bridge,
-			  &(struct bridge_msg){ .op = BRIDGE_START, .cfg = &r->cfg },
+	/* the VMM validates and builds from its configuration */
+	ret = bridge_call(r->bridge, &(struct bridge_msg){ .op = BRIDGE_START },
 			  r->start_timeout_ms, c->err, ERR_LEN);
 	if (ret) {
 		/* Unless the VMM may still be at it, the start is over. */
@@ -647,7 +535,7 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 
 static int get_vm_config(struct call *c, struct http_response *resp)
 {
-	return ok_json(resp, vm_config_to_json_obj(&c->r->cfg));
+	return get_config(c, resp, CONFIG_RES_ALL);
 }
 
 static const struct route routes[] = {
@@ -833,14 +721,6 @@ int routes_create(struct routes **out, const struct api_options *opts,
 
 	if (!r)
 		return -ENOMEM;
-	if (opts->initial) {
-		if (vm_config_copy(&r->cfg, opts->initial)) {
-			free(r);
-			return -ENOMEM;
-		}
-	} else {
-		vm_config_init(&r->cfg);
-	}
 	r->instance_id = strdup(opts->instance_id ? opts->instance_id :
 						    "anonymous-instance");
 	if (!r->instance_id) {
@@ -859,7 +739,6 @@ void routes_destroy(struct routes *r)
 {
 	if (!r)
 		return;
-	vm_config_free(&r->cfg);
 	free(r->instance_id);
 	free(r);
 }

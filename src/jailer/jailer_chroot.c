@@ -294,14 +294,10 @@ int jailer_chroot_populate(const struct jailer_chroot *c, uid_t uid, gid_t gid,
 	static const char *const dirs[] = { "/", "/dev", "/dev/net", "/run" };
 	int ret;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (mkdir(dirs[i], 0700) < 0 && errno != EEXIST)
 			return fail(err, errlen, "cannot create '%s' in the jail: %s",
 				    dirs[i], strerror(errno));
-		ret = own(dirs[i], 0700, uid, gid, err, errlen);
-		if (ret)
-			return ret;
-	}
 	ret = make_node("/dev/kvm", makedev(10, 232), uid, gid, err, errlen);
 	if (!ret)
 		ret = make_node("/dev/net/tun", makedev(10, 200), uid, gid, err,
@@ -309,5 +305,10 @@ int jailer_chroot_populate(const struct jailer_chroot *c, uid_t uid, gid_t gid,
 	if (!ret && c->has_uffd)
 		ret = make_node("/dev/userfaultfd", c->uffd_rdev, uid, gid, err,
 				errlen);
+	/* The jail's root goes to the VM's uid last: until then it is root's,
+	 * 0700, so no process of that uid can plant an entry that a chown or
+	 * chmod here would follow. */
+	for (size_t i = sizeof(dirs) / sizeof(dirs[0]); i-- > 0 && !ret;)
+		ret = own(dirs[i], 0700, uid, gid, err, errlen);
 	return ret;
 }

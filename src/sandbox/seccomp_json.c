@@ -119,6 +119,15 @@ static int parse_cond(const json_t *a, const char *where,
 		for (i = 0; i < sizeof(op_names) / sizeof(*op_names); i++)
 			if (!strcmp(json_string_value(op), op_names[i])) {
 				c->op = i;
+				/* libseccomp compares all 64 bits; a dword is
+				 * the low 32 only, which it can express for
+				 * equality alone (as a masked_eq): an ordering
+				 * or `ne` would let the high bits, which the
+				 * kernel ignores, decide */
+				if (!c->qword && c->op != SECCOMP_OP_EQ)
+					return fail(err, errlen,
+						    "%s: op '%s' on a dword cannot be compiled exactly; use \"qword\", or eq/masked_eq",
+						    where, op_names[i]);
 				return 0;
 			}
 		return fail(err, errlen, "%s: unknown op '%s'", where,

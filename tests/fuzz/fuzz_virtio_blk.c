@@ -19,6 +19,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "devices/virtio/blk/blk.h"
+#include "devices/virtio/mmio.h"
 
 #define RAM 0x10000
 #define DISK 0x8000
@@ -29,12 +30,16 @@
 
 static uint8_t *ram;
 static struct guest_memory mem;
-static struct virtio_mmio_dev *devs[2]; /* read-write, read-only */
+static struct virtio_dev *devs[2]; /* read-write, read-only */
 static int disk_fd;
 
-static void wr(struct virtio_mmio_dev *dev, uint64_t off, uint32_t v)
+/* the transport of the device under test */
+static struct virtio_mmio mt;
+
+static void wr(struct virtio_dev *dev, uint64_t off, uint32_t v)
 {
-	virtio_mmio_write(dev, off, (const uint8_t *)&v, 4);
+	mt.dev = dev;
+	virtio_mmio_write(&mt, off, (const uint8_t *)&v, 4);
 }
 
 static void init_once(void)
@@ -63,7 +68,7 @@ static void init_once(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct virtio_mmio_dev *dev;
+	struct virtio_dev *dev;
 	uint64_t features = 1ULL << VIRTIO_F_VERSION_1;
 	struct stat st;
 	uint8_t opt;
@@ -99,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
 	wr(dev, VIRTIO_MMIO_STATUS, 0xf);
 	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	virtio_mmio_notify(dev, 0);
+	virtio_dev_notify(dev, 0);
 
 	if (fstat(disk_fd, &st) || st.st_size != DISK)
 		abort(); /* a request wrote outside the disk */

@@ -18,6 +18,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "devices/virtio/blk/blk.h"
+#include "devices/virtio/mmio.h"
 #include "devices/virtio/rng/rng.h"
 
 #define RAM 0x10000
@@ -39,12 +40,16 @@ static void init_once(void)
 	snprintf(disk_path, sizeof(disk_path), "/proc/self/fd/%d", fd);
 }
 
-static void wr(struct virtio_mmio_dev *dev, uint64_t off, uint32_t v)
+/* the transport of the device under test */
+static struct virtio_mmio mt;
+
+static void wr(struct virtio_dev *dev, uint64_t off, uint32_t v)
 {
-	virtio_mmio_write(dev, off, (const uint8_t *)&v, 4);
+	mt.dev = dev;
+	virtio_mmio_write(&mt, off, (const uint8_t *)&v, 4);
 }
 
-static void bring_up(struct virtio_mmio_dev *dev, const uint8_t *a)
+static void bring_up(struct virtio_dev *dev, const uint8_t *a)
 {
 	uint32_t lo, hi;
 
@@ -67,7 +72,7 @@ static void bring_up(struct virtio_mmio_dev *dev, const uint8_t *a)
 	wr(dev, VIRTIO_MMIO_STATUS, 0xf);
 }
 
-static void check(const struct virtio_mmio_dev *dev)
+static void check(const struct virtio_dev *dev)
 {
 	uint32_t s = dev->status;
 
@@ -78,7 +83,7 @@ static void check(const struct virtio_mmio_dev *dev)
 	    ((dev->driver_features & ~dev->device_features) ||
 	     !(dev->driver_features & (1ULL << VIRTIO_F_VERSION_1))))
 		abort();
-	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
+	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		const struct virtq *q = &dev->queues[i];
 
 		if (i >= dev->ops->nr_queues && (q->ready || q->max_size))
@@ -92,7 +97,7 @@ static void check(const struct virtio_mmio_dev *dev)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t widths[] = { 1, 2, 4, 8 };
-	struct virtio_mmio_dev *dev = NULL;
+	struct virtio_dev *dev = NULL;
 	char err[256];
 
 	if (size < 1)
@@ -112,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (virtio_rng_create(&mem, &dev)) {
 		abort();
 	}
+	virtio_mmio_init(&mt, dev);
 	data++;
 	size--;
 	for (; size >= OP_SIZE; data += OP_SIZE, size -= OP_SIZE) {
@@ -125,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (data[0] % 8) {
 		case 0: /* read anywhere */
 			memset(buf, 0xff, sizeof(buf));
-			virtio_mmio_read(dev, off & 0xfff, buf,
+			virtio_mmio_read(&mt, off & 0xfff, buf,
 					 widths[(data[0] >> 3) & 3]);
 			break;
 		case 1: /* 32-bit register write */
@@ -133,11 +139,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 2: /* write anywhere, any width */
 			memcpy(buf, a + 2, 8);
-			virtio_mmio_write(dev, off & 0xfff, buf,
+			virtio_mmio_write(&mt, off & 0xfff, buf,
 					  widths[(data[0] >> 3) & 3]);
 			break;
 		case 3:
-			virtio_mmio_notify(dev, v % 4);
+			virtio_dev_notify(dev, v % 4);
 			break;
 		case 4: /* the guest writes its RAM */
 			memcpy(ram + (off % (RAM - 8)), a + 2, 8);
@@ -154,6 +160,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check(dev);
 	}
-	virtio_mmio_destroy(dev);
+	virtio_dev_destroy(dev);
 	return 0;
 }

@@ -255,6 +255,12 @@ def _minimal(**over):
                    "filter": [{"syscall": "ioctl", "args": [
                        {"index": 1, "type": "dword", "op": "like", "val": 1}]}]}),
      "unknown op 'like'"),
+    # libseccomp compares 64 bits: a dword `ne` would let the ignored high
+    # bits pass (the review's reproducer: getpriority(1 << 32, 0))
+    (_minimal(vmm={"default_action": "trap", "filter_action": "allow",
+                   "filter": [{"syscall": "getpriority", "args": [
+                       {"index": 0, "type": "dword", "op": "ne", "val": 0}]}]}),
+     "op 'ne' on a dword cannot be compiled exactly"),
     (_minimal(vmm={"default_action": "trap", "filter_action": "allow",
                    "filter": [{"syscall": "read", "surprise": 1}]}),
      "surprise"),

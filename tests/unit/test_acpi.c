@@ -42,7 +42,7 @@ struct mmio_place {
 static uint8_t *buf;
 static struct guest_memory mem;
 static struct mmio_place devices[MAX_DEVICES];
-static struct virtio_mmio_dev *vdevs;
+static struct virtio_mmio *vdevs;
 static struct device *list;
 static struct vmgenid genid;
 

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "config/config_apply.h"
+#include "config/json_util.h"
 #include "util/event_loop.h"
 #include "util/metrics.h"
 
@@ -22,7 +24,8 @@ struct fake_vmm {
 	int starts, pauses, resumes, cad, flushes, updates;
 	bool wrong_thread;
 	bool fail_start;
-	struct vm_config cfg;
+	struct vm_config pending; /* what the configuration calls built */
+	struct vm_config cfg;	  /* what InstanceStart started */
 	char drive_path[256];
 	uint64_t bw_size; /* the last rate limiter given */
 };
@@ -39,17 +42,45 @@ static void on_vmm(void)
 		vmm.wrong_thread = true;
 }
 
-static int fake_start(void *v, const struct vm_config *cfg, char *err,
-		      size_t errlen)
+static int fake_start(void *v, char *err, size_t errlen)
 {
 	(void)v;
 	on_vmm();
 	vmm.starts++;
+	if (vm_config_validate(&vmm.pending, err, errlen))
+		return -EINVAL;
 	if (vmm.fail_start) {
 		snprintf(err, errlen, "no kernel here");
 		return -ENOENT;
 	}
-	return vm_config_copy(&vmm.cfg, cfg);
+	return vm_config_copy(&vmm.cfg, &vmm.pending);
+}
+
+/* As the VMM: the configuration calls change its one copy. */
+static int fake_configure(void *v, int res, const char *id, const char *body,
+			  char *err, size_t errlen)
+{
+	json_t *j;
+	int ret;
+
+	(void)v;
+	on_vmm();
+	j = json_decode(body, strlen(body), err, errlen);
+	if (!j)
+		return -EINVAL;
+	ret = config_apply(&vmm.pending, (enum config_resource)res, id, j, err,
+			   errlen);
+	json_decref(j);
+	return ret;
+}
+
+static int fake_get_config(void *v, int res, char **out, char *err,
+			   size_t errlen)
+{
+	(void)v, (void)err, (void)errlen;
+	on_vmm();
+	*out = config_to_text(&vmm.pending, (enum config_resource)res);
+	return *out ? 0 : -ENOMEM;
 }
 
 #define SIMPLE(name, counter)                                \
@@ -69,9 +100,19 @@ static int fake_drive_update(void *v, const char *id, const char *path,
 			     const struct rate_limiter_config *rl, char *err,
 			     size_t errlen)
 {
-	(void)v, (void)id, (void)err, (void)errlen;
+	bool found = false;
+
+	(void)v;
 	on_vmm();
+	for (int i = 0; i < vmm.cfg.nr_drives; i++)
+		found = found || !strcmp(vmm.cfg.drives[i].id, id);
+	if (!found) {
+		snprintf(err, errlen, "no drive with id '%s'", id);
+		return -ENOENT;
+	}
 	vmm.updates++;
+	/* as the VMM: its configuration records the change */
+	config_drive_updated(&vmm.pending, id, path, rl);
 	if (path)
 		snprintf(vmm.drive_path, sizeof(vmm.drive_path), "%s", path);
 	if (rl)
@@ -81,6 +122,8 @@ static int fake_drive_update(void *v, const char *id, const char *path,
 
 static const struct api_vmm_ops ops = {
 	.instance_start = fake_start,
+	.configure = fake_configure,
+	.get_config = fake_get_config,
 	.pause = fake_pause,
 	.resume = fake_resume,
 	.send_ctrl_alt_del = fake_cad,
@@ -95,17 +138,16 @@ static void *loop_main(void *arg)
 	return (void *)(intptr_t)event_loop_run(&loop);
 }
 
-static void start_api(bool run_loop, unsigned vmm_timeout_ms,
-		      const struct vm_config *initial)
+static void start_api(bool run_loop, unsigned vmm_timeout_ms)
 {
 	struct api_options o = { .vmm_timeout_ms = vmm_timeout_ms,
-				 .start_timeout_ms = vmm_timeout_ms,
-				 .initial = initial };
+				 .start_timeout_ms = vmm_timeout_ms };
 
 	snprintf(sock_path, sizeof(sock_path), "/tmp/figment-test-api-%d.sock",
 		 getpid());
 	o.sock_path = sock_path;
 	memset(&vmm, 0, sizeof(vmm));
+	vm_config_init(&vmm.pending);
 	cr_assert_eq(event_loop_init(&loop), 0);
 	cr_assert_eq(api_start(&api, &o, &loop, &ops, &vmm), 0);
 	if (run_loop)
@@ -143,7 +185,7 @@ static void remove_files(void)
 static void setup(void)
 {
 	make_files();
-	start_api(true, 2000, NULL);
+	start_api(true, 2000);
 }
 
 static void teardown(void)
@@ -153,6 +195,7 @@ static void teardown(void)
 	api_stop(api);
 	event_loop_destroy(&loop);
 	vm_config_free(&vmm.cfg);
+	vm_config_free(&vmm.pending);
 	cr_assert_eq(access(sock_path, F_OK), -1, "socket left behind");
 	remove_files();
 }
@@ -263,7 +306,9 @@ Test(api, errors_like_firecracker)
 	cr_assert_eq(call("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}",
 			  body, sizeof(body)), 400);
 	cr_assert(strstr(body, "no kernel"), "%s", body);
-	cr_assert_eq(vmm.starts, 0);
+	/* the VMM validated its configuration and built nothing */
+	cr_assert_eq(vmm.starts, 1);
+	cr_assert_null(vmm.cfg.boot.kernel_image_path);
 }
 
 Test(api, boot_and_post_boot_rules)
@@ -416,20 +461,15 @@ Test(api, metrics_file)
 /* The VMM loop is not running: the API answers with a timeout, not a hang. */
 static void setup_stuck(void)
 {
-	static struct vm_config with_kernel;
-
 	make_files();
-	/* a kernel set beforehand (as --config-file would): setting it
-	 * through the API needs the VMM thread, which is stuck here */
-	vm_config_init(&with_kernel);
-	with_kernel.boot.kernel_image_path = "k";
-	start_api(false, 200, &with_kernel);
+	start_api(false, 200);
 }
 
 static void teardown_stuck(void)
 {
 	api_stop(api);
 	event_loop_destroy(&loop);
+	vm_config_free(&vmm.pending);
 	remove_files();
 }
 
@@ -449,5 +489,7 @@ Test(api_stuck, vmm_timeout, .init = setup_stuck, .fini = teardown_stuck,
 	/* The start may still happen: config changes stay refused. */
 	cr_assert_eq(call("PUT", "/machine-config",
 			  "{\"vcpu_count\": 1, \"mem_size_mib\": 64}", NULL, 0), 400);
-	cr_assert_eq(call("GET", "/machine-config", NULL, NULL, 0), 200);
+	/* the configuration is the VMM thread's alone: reading it waits for
+	 * that thread too */
+	cr_assert_eq(call("GET", "/machine-config", NULL, NULL, 0), 504);
 }

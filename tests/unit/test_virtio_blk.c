@@ -17,6 +17,8 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/virtio/blk/blk.h"
+#include "devices/virtio/mmio.h"
+#include "support/virtio_test_host.h"
 #include "persist/snapshot_file.h"
 
 #define RAM (1u << 22)
@@ -31,7 +33,9 @@
 
 static uint8_t *ram;
 static struct guest_memory mem;
-static struct virtio_mmio_dev *dev;
+static struct virtio_dev *dev;
+static struct virtio_mmio mt;
+static struct virtio_test_host th;
 static char path[64];
 static int disk_fd;
 static uint16_t avail_idx;
@@ -41,13 +45,13 @@ static uint32_t rd(uint64_t off)
 {
 	uint32_t v = 0xffffffff;
 
-	virtio_mmio_read(dev, off, (uint8_t *)&v, 4);
+	virtio_mmio_read(&mt, off, (uint8_t *)&v, 4);
 	return v;
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	virtio_mmio_write(dev, off, (const uint8_t *)&v, 4);
+	virtio_mmio_write(&mt, off, (const uint8_t *)&v, 4);
 }
 
 static void bring_up(void)
@@ -93,6 +97,13 @@ static void make_disk(uint64_t bytes)
 	}
 }
 
+/* The device the register helpers and the kick fds talk to. */
+static void use_dev(struct virtio_dev *d)
+{
+	virtio_mmio_init(&mt, d);
+	virtio_test_host_attach(&th, d);
+}
+
 static int open_dev(bool ro, const char *serial, enum drive_cache cache)
 {
 	struct drive_config d;
@@ -104,7 +115,10 @@ static int open_dev(bool ro, const char *serial, enum drive_cache cache)
 	d.is_read_only = ro;
 	d.serial = (char *)serial;
 	d.cache_type = cache;
-	return virtio_blk_create(&d, &mem, &dev, err, sizeof(err));
+	if (virtio_blk_create(&d, &mem, &dev, err, sizeof(err)))
+		return -1;
+	use_dev(dev);
+	return 0;
 }
 
 static void setup(void)
@@ -119,7 +133,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	virtio_mmio_destroy(dev);
+	virtio_dev_destroy(dev);
 	close(disk_fd);
 	unlink(path);
 	free(ram);
@@ -208,7 +222,7 @@ Test(blk, config_and_features)
 
 	start(false);
 	for (uint32_t i = 0; i < sizeof(cfg); i++)
-		virtio_mmio_read(dev, 0x100 + i, (uint8_t *)&cfg + i, 1);
+		virtio_mmio_read(&mt, 0x100 + i, (uint8_t *)&cfg + i, 1);
 	cr_assert_eq(cfg.capacity, DISK_SECTORS);
 	cr_assert_eq(cfg.seg_max, VIRTQ_MAX_SIZE - 2);
 	cr_assert_eq(cfg.size_max, VIRTIO_BLK_SIZE_MAX);
@@ -285,7 +299,7 @@ Test(blk, get_id_default_and_serial)
 		     21);
 	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_OK);
 	cr_assert_eq(memcmp(ram + DATA, "rootdisk\0\0\0\0", 12), 0);
-	virtio_mmio_destroy(dev);
+	virtio_dev_destroy(dev);
 	cr_assert_eq(open_dev(false, "ABCDEFGHIJKLMNOPQRST", DRIVE_CACHE_UNSAFE), 0);
 	avail_idx = 0;
 	memset(ram, 0, RAM);
@@ -459,7 +473,7 @@ Test(blk, odd_size_rounds_down)
 
 	cr_assert_eq(ftruncate(disk_fd, 512 * 10 + 100), 0);
 	start(false);
-	virtio_mmio_read(dev, 0x100, (uint8_t *)&cfg.capacity, 8);
+	virtio_mmio_read(&mt, 0x100, (uint8_t *)&cfg.capacity, 8);
 	cr_assert_eq(cfg.capacity, 10);
 	simple(VIRTIO_BLK_T_IN, 10, 512, true);
 	cr_assert_eq(ram[STATUS], VIRTIO_BLK_S_IOERR);
@@ -538,7 +552,7 @@ Test(blk, notification_work_is_bounded)
 		cr_assert_eq(pwrite(disk_fd, sector, 512, (off_t)(i * 512)), 512);
 	}
 	start(false);
-	dev->kick_fd[0] = kick_fd;
+	th.kick_fd[0] = kick_fd;
 	header(VIRTIO_BLK_T_IN, 0);
 	memcpy(ram + hdr, ram + HDR, 16);
 	cr_assert_eq(submit(s, 3), 513);
@@ -551,11 +565,11 @@ Test(blk, notification_work_is_bounded)
 	cr_assert_eq(read(kick_fd, &count, sizeof(count)), sizeof(count));
 	cr_assert_eq(count, 1);
 	/* each later notification serves the next queue's worth */
-	virtio_mmio_notify(dev, 0);
+	virtio_dev_notify(dev, 0);
 	memcpy(&used, ram + USED + 2, 2);
 	cr_assert_eq(used, 2 * QSIZE);
 	cr_assert_eq(read(kick_fd, &count, sizeof(count)), sizeof(count));
-	dev->kick_fd[0] = -1;
+	th.kick_fd[0] = -1;
 	close(kick_fd);
 }
 
@@ -600,7 +614,7 @@ Test(blk, notification_bytes_are_bounded)
 	cr_assert_geq(kick_fd, 0);
 	cr_assert_eq(ftruncate(disk_fd, 1LL << 30), 0); /* sparse */
 	start(false);
-	dev->kick_fd[0] = kick_fd;
+	th.kick_fd[0] = kick_fd;
 	/* 16 requests of 4 MiB each: 64 MiB for one notification */
 	offer_big_reads(2, QSIZE);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
@@ -612,11 +626,11 @@ Test(blk, notification_bytes_are_bounded)
 		     "the device did not ask to be called again");
 	/* the rest comes in later notifications, none lost */
 	for (int i = 0; i < 2 * QSIZE && used < QSIZE; i++) {
-		virtio_mmio_notify(dev, 0);
+		virtio_dev_notify(dev, 0);
 		memcpy(&used, ram + USED + 2, 2);
 	}
 	cr_assert_eq(used, QSIZE);
-	dev->kick_fd[0] = -1;
+	th.kick_fd[0] = -1;
 	close(kick_fd);
 }
 
@@ -644,7 +658,7 @@ Test(blk, request_larger_than_the_device_allows_is_an_io_error)
  * device is left reset, not half-restored. */
 Test(blk, snapshot_state_round_trip)
 {
-	struct virtio_mmio_dev *fresh;
+	struct virtio_dev *fresh;
 	struct snap_buf b, r;
 	char err[256];
 	struct drive_config d;
@@ -653,16 +667,17 @@ Test(blk, snapshot_state_round_trip)
 	start(false);
 	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 3, 512, true), 513);
 	snap_buf_init_write(&b);
-	cr_assert_eq(virtio_mmio_device_ops.save(dev, &b), 0);
+	cr_assert_eq(virtio_mmio_device_ops.save(&mt, &b), 0);
 
 	memset(&d, 0, sizeof(d));
 	strcpy(d.id, "rootdisk");
 	d.path_on_host = path;
 	cr_assert_eq(virtio_blk_create(&d, &mem, &fresh, err, sizeof(err)), 0);
 	snap_buf_init_read(&r, b.p, b.len);
-	cr_assert_eq(virtio_mmio_device_ops.restore(fresh, &r), 0);
-	virtio_mmio_destroy(dev);
+	virtio_dev_destroy(dev);
 	dev = fresh;
+	use_dev(dev);
+	cr_assert_eq(virtio_mmio_device_ops.restore(&mt, &r), 0);
 	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
 	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 7, 512, true), 513);
 	cr_assert_eq(ram[DATA], 7);
@@ -678,10 +693,15 @@ Test(blk, snapshot_state_round_trip)
 	}
 	cr_assert_eq(virtio_blk_create(&d, &mem, &fresh, err, sizeof(err)), 0);
 	snap_buf_init_read(&r, b.p, b.len);
-	cr_assert_eq(virtio_mmio_device_ops.restore(fresh, &r), -EINVAL);
+	{
+		struct virtio_mmio ft;
+
+		virtio_mmio_init(&ft, fresh);
+		cr_assert_eq(virtio_mmio_device_ops.restore(&ft, &r), -EINVAL);
+	}
 	cr_assert_eq(fresh->status, 0);
 	cr_assert_not(fresh->queues[0].ready);
-	virtio_mmio_destroy(fresh);
+	virtio_dev_destroy(fresh);
 	snap_buf_free(&b);
 }
 
@@ -700,7 +720,7 @@ Test(blk, rate_limited_request_waits_for_its_timer)
 	cr_assert_geq(tfd, 0);
 	start(false);
 	dev->limit_timer_fd = tfd;
-	virtio_mmio_set_rate_limit(dev, &rl);
+	virtio_dev_set_rate_limit(dev, &rl);
 	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 1, 512, true), 513, "the first is paid for");
 	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 2, 512, true), -1, "the second waits");
 	cr_assert_eq(timerfd_gettime(tfd, &its), 0);
@@ -710,13 +730,13 @@ Test(blk, rate_limited_request_waits_for_its_timer)
 	memcpy(&used, ram + USED + 2, 2);
 	cr_assert_eq(used, 1);
 	usleep(250 * 1000);
-	virtio_mmio_limit_expired(dev);
+	virtio_dev_limit_expired(dev);
 	memcpy(&used, ram + USED + 2, 2);
 	cr_assert_eq(used, 2, "served once the bucket refilled");
 	cr_assert_eq(ram[DATA], 2);
 	/* lifting the limit serves at once */
 	memset(&rl, 0, sizeof(rl));
-	virtio_mmio_set_rate_limit(dev, &rl);
+	virtio_dev_set_rate_limit(dev, &rl);
 	cr_assert_eq(simple(VIRTIO_BLK_T_IN, 3, 512, true), 513);
 	dev->limit_timer_fd = -1;
 	close(tfd);

@@ -13,6 +13,7 @@
 #include <linux/virtio_ring.h>
 
 #include "devices/virtio/mmio.h"
+#include "support/virtio_test_host.h"
 
 #define RAM (1u << 20)
 #define DESC 0x1000
@@ -24,7 +25,9 @@
 #define TEST_FEATURE_BIT 3
 
 struct test_dev {
-	struct virtio_mmio_dev vdev;
+	struct virtio_dev vdev;
+	int activations, deactivations;
+	int activate_result;
 	int notifies[2];
 	int served;
 	bool hold; /* pop but do not push (I/O "in flight") */
@@ -34,24 +37,30 @@ struct test_dev {
 static uint8_t *ram;
 static struct guest_memory mem;
 static struct test_dev tdev;
-static struct virtio_mmio_dev *dev = &tdev.vdev;
+static struct virtio_dev *dev = &tdev.vdev;
+static struct virtio_mmio mt;
+static struct virtio_test_host th;
 static int irq_fd;
 
-static void test_notify(struct virtio_mmio_dev *d, unsigned int qidx)
+static void test_notify(struct virtio_dev *d, unsigned int qidx)
 {
 	struct test_dev *t = (struct test_dev *)d;
-	struct virtq *q = virtio_mmio_queue(d, qidx);
+	struct virtq *q = virtio_dev_queue(d, qidx);
+
+	bool pushed = false;
 
 	t->notifies[qidx]++;
 	while (virtq_pop(q, &t->chain) == 1) {
 		t->served++;
 		if (!t->hold)
-			virtq_push(q, t->chain.head, 0);
+			pushed = !virtq_push(q, t->chain.head, 0) || pushed;
 	}
-	virtio_mmio_signal_used(d, q);
+	/* as virtio_serve_queue(): an interrupt only for used buffers */
+	if (pushed)
+		virtio_dev_signal_used(d, q);
 }
 
-static void test_config_read(struct virtio_mmio_dev *d, uint32_t off,
+static void test_config_read(struct virtio_dev *d, uint32_t off,
 			     uint8_t *data, uint32_t len)
 {
 	(void)d;
@@ -59,12 +68,25 @@ static void test_config_read(struct virtio_mmio_dev *d, uint32_t off,
 		data[i] = (uint8_t)(off + i + 1);
 }
 
-static void test_destroy(struct virtio_mmio_dev *d)
+static int test_activate(struct virtio_dev *d)
 {
-	virtio_mmio_uninit(d);
+	struct test_dev *t = (struct test_dev *)d;
+
+	t->activations++;
+	return t->activate_result;
 }
 
-static const struct virtio_mmio_ops test_ops = {
+static void test_deactivate(struct virtio_dev *d)
+{
+	((struct test_dev *)d)->deactivations++;
+}
+
+static void test_destroy(struct virtio_dev *d)
+{
+	virtio_dev_uninit(d);
+}
+
+static const struct virtio_dev_ops test_ops = {
 	.name = "test",
 	.device_id = TEST_DEVICE_ID,
 	.nr_queues = 2,
@@ -72,6 +94,8 @@ static const struct virtio_mmio_ops test_ops = {
 	.config_size = 12,
 	.config_read = test_config_read,
 	.queue_notify = test_notify,
+	.activate = test_activate,
+	.deactivate = test_deactivate,
 	.destroy = test_destroy,
 };
 
@@ -81,16 +105,18 @@ static void setup(void)
 	cr_assert(ram);
 	guest_memory_init_from(&mem, 0, ram, RAM);
 	memset(&tdev, 0, sizeof(tdev));
-	cr_assert_eq(virtio_mmio_init(dev, &test_ops, &mem,
+	cr_assert_eq(virtio_dev_init(dev, &test_ops, &mem,
 				      1ULL << TEST_FEATURE_BIT), 0);
+	virtio_mmio_init(&mt, dev);
+	virtio_test_host_attach(&th, dev);
 	irq_fd = eventfd(0, EFD_NONBLOCK);
 	cr_assert_geq(irq_fd, 0);
-	dev->irq_fd = irq_fd;
+	th.irq_fd = irq_fd;
 }
 
 static void teardown(void)
 {
-	virtio_mmio_destroy(dev);
+	virtio_dev_destroy(dev);
 	close(irq_fd);
 	free(ram);
 }
@@ -101,13 +127,13 @@ static uint32_t rd(uint64_t off)
 {
 	uint32_t v = 0xffffffff;
 
-	virtio_mmio_read(dev, off, (uint8_t *)&v, 4);
+	virtio_mmio_read(&mt, off, (uint8_t *)&v, 4);
 	return v;
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	virtio_mmio_write(dev, off, (const uint8_t *)&v, 4);
+	virtio_mmio_write(&mt, off, (const uint8_t *)&v, 4);
 }
 
 static uint64_t irqs(void)
@@ -165,6 +191,8 @@ static void setup_queue(uint32_t qidx, uint32_t num, uint64_t desc)
 
 static void bring_up(void)
 {
+	int before = tdev.notifies[0];
+
 	to_features_ok(1ULL << VIRTIO_F_VERSION_1 |
 		       1ULL << VIRTIO_RING_F_EVENT_IDX);
 	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), S_ALL_OK & ~VIRTIO_CONFIG_S_DRIVER_OK);
@@ -172,6 +200,10 @@ static void bring_up(void)
 	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
 	wr(VIRTIO_MMIO_STATUS, S_ALL_OK);
 	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), S_ALL_OK);
+	/* activation (at once, with this host) served the ready queue once,
+	 * in case a kick came first; the tests count from before that */
+	cr_assert_eq(tdev.notifies[0], before + 1);
+	tdev.notifies[0] = before;
 }
 
 /* One readable 8-byte buffer at descriptor 0, offered @n times. */
@@ -220,7 +252,7 @@ Test(mmio, every_offset_every_width)
 			uint32_t len = widths[w];
 
 			memset(data, 0xff, sizeof(data));
-			virtio_mmio_read(dev, off, data, len);
+			virtio_mmio_read(&mt, off, data, len);
 			if (off < VIRTIO_MMIO_CONFIG_OFFSET &&
 			    (len != 4 || off % 4)) {
 				for (uint32_t i = 0; i < len; i++)
@@ -239,7 +271,7 @@ Test(mmio, every_offset_every_width)
 			/* writes of garbage everywhere except Status (a reset
 			 * would hide later steps, tested elsewhere) */
 			memset(data, 0xa5, sizeof(data));
-			virtio_mmio_write(dev, off, data, len);
+			virtio_mmio_write(&mt, off, data, len);
 		}
 	}
 	/* still a sane device */
@@ -407,12 +439,12 @@ Test(mmio, notify_and_interrupts)
 	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	/* the VMM-thread path does the same */
 	offer(1);
-	virtio_mmio_notify(dev, 0);
+	virtio_dev_notify(dev, 0);
 	cr_assert_eq(tdev.served, 4);
 	/* a queue that is not ready, or does not exist: nothing */
-	virtio_mmio_notify(dev, 1);
-	virtio_mmio_notify(dev, 7);
-	virtio_mmio_notify(dev, 1000);
+	virtio_dev_notify(dev, 1);
+	virtio_dev_notify(dev, 7);
+	virtio_dev_notify(dev, 1000);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffff);
 	cr_assert_eq(tdev.notifies[1], 0);
 }
@@ -477,7 +509,7 @@ Test(mmio, reset_in_the_middle_of_io)
 	/* a late completion of the old request is refused */
 	cr_assert_lt(virtq_push(&dev->queues[0], 0, 0), 0);
 	/* notifications after reset do nothing */
-	virtio_mmio_notify(dev, 0);
+	virtio_dev_notify(dev, 0);
 	cr_assert_eq(tdev.notifies[0], 1);
 }
 
@@ -487,19 +519,19 @@ Test(mmio, config_space)
 	uint64_t v = 0;
 
 	memset(b, 0xff, 8);
-	virtio_mmio_read(dev, 0x100 + 11, b, 1);
+	virtio_mmio_read(&mt, 0x100 + 11, b, 1);
 	cr_assert_eq(b[0], 12);
 	memset(b, 0xff, 8);
-	virtio_mmio_read(dev, 0x100 + 11, b, 2); /* straddles the end */
+	virtio_mmio_read(&mt, 0x100 + 11, b, 2); /* straddles the end */
 	cr_assert_eq(b[0], 0xff);
-	virtio_mmio_read(dev, 0x100 + 4, (uint8_t *)&v, 8);
+	virtio_mmio_read(&mt, 0x100 + 4, (uint8_t *)&v, 8);
 	cr_assert_eq(v, 0x0c0b0a0908070605ULL);
 	memset(b, 0xff, 8);
-	virtio_mmio_read(dev, 0xfff, b, 1); /* end of the window */
+	virtio_mmio_read(&mt, 0xfff, b, 1); /* end of the window */
 	cr_assert_eq(b[0], 0xff);
-	virtio_mmio_read(dev, UINT64_MAX - 1, b, 8);
-	virtio_mmio_write(dev, 0x100, b, 4); /* read-only: ignored */
-	virtio_mmio_write(dev, UINT64_MAX - 1, b, 8);
+	virtio_mmio_read(&mt, UINT64_MAX - 1, b, 8);
+	virtio_mmio_write(&mt, 0x100, b, 4); /* read-only: ignored */
+	virtio_mmio_write(&mt, UINT64_MAX - 1, b, 8);
 	cr_assert_eq(b[0], 0xff);
 }
 
@@ -510,7 +542,91 @@ Test(mmio, bus_dispatch)
 
 	memset(&bus, 0, sizeof(bus));
 	cr_assert_eq(bus_register(&bus, 0xd0001000, VIRTIO_MMIO_WINDOW,
-				  &virtio_mmio_bus_ops, dev, "test"), 0);
+				  &virtio_mmio_bus_ops, &mt, "test"), 0);
 	cr_assert(bus_read(&bus, 0xd0001000, (uint8_t *)&v, 4));
 	cr_assert_eq(v, 0x74726976);
+}
+
+/* A host whose VMM thread is simulated: DRIVER_OK and reset only ask for a
+ * sync, and the device (de)activates when the test runs it. */
+static int sync_requests;
+
+static void count_sync(void *host)
+{
+	(void)host;
+	sync_requests++;
+}
+
+static const struct virtio_host_ops deferred_host = {
+	.request_sync = count_sync,
+};
+
+Test(mmio, activation_runs_on_the_vmm_thread)
+{
+	virtio_dev_set_host(dev, &deferred_host, NULL);
+	sync_requests = 0;
+	to_features_ok(1ULL << VIRTIO_F_VERSION_1);
+	setup_queue(0, QSIZE, DESC);
+	wr(VIRTIO_MMIO_STATUS, S_ALL_OK);
+	cr_assert_eq(sync_requests, 1);
+	cr_assert_eq(tdev.activations, 0);
+	/* a kick before the VMM thread activated waits, and is not lost */
+	offer(2);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(tdev.served, 0);
+	virtio_dev_sync(dev);
+	cr_assert_eq(tdev.activations, 1);
+	cr_assert_eq(tdev.served, 2);
+	virtio_dev_sync(dev); /* nothing changed: nothing happens */
+	cr_assert_eq(tdev.activations, 1);
+	/* reset: the device stops at once, deactivates on the VMM thread */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(sync_requests, 2);
+	cr_assert_eq(tdev.deactivations, 0);
+	virtio_dev_sync(dev);
+	cr_assert_eq(tdev.deactivations, 1);
+	virtio_dev_sync(dev);
+	cr_assert_eq(tdev.deactivations, 1);
+}
+
+Test(mmio, reset_and_restart_before_the_vmm_thread_looked)
+{
+	virtio_dev_set_host(dev, &deferred_host, NULL);
+	to_features_ok(1ULL << VIRTIO_F_VERSION_1);
+	setup_queue(0, QSIZE, DESC);
+	wr(VIRTIO_MMIO_STATUS, S_ALL_OK);
+	virtio_dev_sync(dev);
+	cr_assert_eq(tdev.activations, 1);
+	/* the driver resets and comes back up in one go */
+	wr(VIRTIO_MMIO_STATUS, 0);
+	to_features_ok(1ULL << VIRTIO_F_VERSION_1);
+	setup_queue(0, QSIZE, DESC);
+	wr(VIRTIO_MMIO_STATUS, S_ALL_OK);
+	/* not live until the old activation is undone and a new one runs */
+	cr_assert_not(virtio_dev_is_live(dev));
+	virtio_dev_sync(dev);
+	cr_assert_eq(tdev.deactivations, 1);
+	cr_assert_eq(tdev.activations, 2);
+	cr_assert(virtio_dev_is_live(dev));
+}
+
+Test(mmio, failed_activation_needs_reset)
+{
+	tdev.activate_result = -EMFILE;
+	to_features_ok(1ULL << VIRTIO_F_VERSION_1);
+	setup_queue(0, QSIZE, DESC);
+	wr(VIRTIO_MMIO_STATUS, S_ALL_OK);
+	cr_assert_eq(tdev.activations, 1);
+	cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	cr_assert(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	offer(1);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	cr_assert_eq(tdev.served, 0);
+	cr_assert_not(virtio_dev_is_live(dev));
+	/* after a reset the driver may try again */
+	tdev.activate_result = 0;
+	wr(VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(tdev.deactivations, 0, "it never was active");
+	bring_up();
+	cr_assert(virtio_dev_is_live(dev));
 }

@@ -12,7 +12,9 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
+#include "devices/virtio/mmio.h"
 #include "devices/virtio/rng/rng.h"
+#include "support/virtio_test_host.h"
 
 #define RAM (1u << 21)
 #define DESC 0x1000
@@ -23,20 +25,22 @@
 
 static uint8_t *ram;
 static struct guest_memory mem;
-static struct virtio_mmio_dev *dev;
+static struct virtio_dev *dev;
+static struct virtio_mmio mt;
+static struct virtio_test_host th;
 static uint16_t avail_idx;
 
 static uint32_t rd(uint64_t off)
 {
 	uint32_t v = 0xffffffff;
 
-	virtio_mmio_read(dev, off, (uint8_t *)&v, 4);
+	virtio_mmio_read(&mt, off, (uint8_t *)&v, 4);
 	return v;
 }
 
 static void wr(uint64_t off, uint32_t v)
 {
-	virtio_mmio_write(dev, off, (const uint8_t *)&v, 4);
+	virtio_mmio_write(&mt, off, (const uint8_t *)&v, 4);
 }
 
 static void setup(void)
@@ -46,6 +50,8 @@ static void setup(void)
 	guest_memory_init_from(&mem, 0, ram, RAM);
 	avail_idx = 0;
 	cr_assert_eq(virtio_rng_create(&mem, &dev), 0);
+	virtio_mmio_init(&mt, dev);
+	virtio_test_host_attach(&th, dev);
 	wr(VIRTIO_MMIO_STATUS, 1);
 	wr(VIRTIO_MMIO_STATUS, 3);
 	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
@@ -62,7 +68,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	virtio_mmio_destroy(dev);
+	virtio_dev_destroy(dev);
 	free(ram);
 }
 
@@ -186,7 +192,7 @@ Test(rng, notification_work_is_bounded)
 	pthread_t t;
 
 	cr_assert_geq(kick_fd, 0);
-	dev->kick_fd[0] = kick_fd;
+	th.kick_fd[0] = kick_fd;
 	for (int i = 0; i < QSIZE; i++) {
 		desc(i, DATA + 64 * i, 64, VRING_DESC_F_WRITE, 0);
 		memcpy(ram + AVAIL + 4 + 2 * i, &(uint16_t){ i }, 2);
@@ -199,7 +205,7 @@ Test(rng, notification_work_is_bounded)
 	cr_assert_eq(pthread_create(&t, NULL, feeder, NULL), 0);
 	while (!__atomic_load_n(&feeder_running, __ATOMIC_ACQUIRE))
 		;
-	virtio_mmio_notify(dev, 0);
+	virtio_dev_notify(dev, 0);
 	__atomic_store_n(&feeder_stop, true, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
 	memcpy(&end, ram + USED + 2, 2);
@@ -208,6 +214,6 @@ Test(rng, notification_work_is_bounded)
 	cr_assert_eq((uint16_t)(end - start), QSIZE);
 	/* (whether it asked to be called again depends on what the feeder
 	 * had offered by then: test_virtio_blk.c checks that part) */
-	dev->kick_fd[0] = -1;
+	th.kick_fd[0] = -1;
 	close(kick_fd);
 }

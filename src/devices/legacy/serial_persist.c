@@ -70,9 +70,15 @@ static int serial_restore(void *dev, struct snap_buf *b)
 	return 0;
 }
 
+static void serial_destroy_op(void *s)
+{
+	serial_destroy(s);
+}
+
 const struct device_ops serial_device_ops = {
 	.kind = "serial-16550a",
 	.save = serial_save,
 	.restore = serial_restore,
 	.acpi_describe = serial_acpi_describe,
+	.destroy = serial_destroy_op,
 };

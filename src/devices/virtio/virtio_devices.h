@@ -28,19 +28,40 @@
 #define VIRTIO_DEVICES_CMDLINE_MAX 1024
 
 /* One queue's ioeventfd and the device it kicks (the handler's opaque). */
+struct virtio_slot;
+
+/* One queue's notification: the ioeventfd KVM signals on a QueueNotify
+ * write for that queue. */
 struct virtio_notifier {
-	struct virtio_mmio_dev *dev;
+	struct virtio_slot *slot;
 	unsigned int qidx;
 	int fd;
 	bool in_loop;
 };
 
+/* An fd the device watches while it is active (virtio_dev_watch()). */
+struct virtio_watched {
+	struct virtio_slot *slot;
+	int fd;
+	virtio_watch_fn fn;
+};
+
+/* A virtio device, its MMIO transport and its environment (the host ops
+ * of virtio_dev.h): interrupt, notifiers, the sync eventfd through which
+ * a vCPU thread's DRIVER_OK or reset reaches the VMM thread, and the fds
+ * the device watches. */
 struct virtio_slot {
-	struct virtio_mmio_dev *dev;
+	struct virtio_devices *vd;
+	struct virtio_dev *dev;
+	struct virtio_mmio mmio;
 	int irq_fd;
+	int sync_fd; /* -1: none */
+	bool sync_in_loop;
 	int nr_notifiers;
 	bool limit_in_loop; /* dev->limit_timer_fd is on the event loop */
-	struct virtio_notifier notifiers[VIRTIO_MMIO_MAX_QUEUES];
+	struct virtio_notifier notifiers[VIRTIO_MAX_QUEUES];
+	int nr_watched;
+	struct virtio_watched watched[VIRTIO_MAX_WATCHED_FDS];
 };
 
 struct virtio_devices {
@@ -60,8 +81,11 @@ struct virtio_devices {
  * each is registered on vm->mmio, gets an eventfd wired to its IRQ with
  * vm_irqfd() and one ioeventfd per queue on its QueueNotify register
  * (datamatch = queue index) with vm_ioeventfd(), which this function adds
- * to @el (handler: drain the eventfd, virtio_mmio_notify()). @vm and @el
- * must outlive @vd. Call before any vCPU runs.
+ * to @el (handler: drain the eventfd, virtio_dev_notify()), and a sync
+ * eventfd on @el that runs the device's activation (virtio_dev_sync()).
+ * With @list (may be NULL), each device is appended to it, drives named by
+ * their id in group "drive", and the list's destroy releases the slot.
+ * @vm and @el must outlive @vd. Call before any vCPU runs.
  * Returns 0, or a negative errno with a reason in @err (-E2BIG: more
  * devices than LAYOUT_VIRTIO_MAX_DEVICES; -EINVAL: a root partuuid that is
  * not hex digits and dashes); on error nothing is left registered on the
@@ -72,7 +96,7 @@ struct virtio_devices {
  */
 int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 			  struct event_loop *el, const struct vm_config *cfg,
-			  char *err, size_t errlen);
+			  struct device_list *list, char *err, size_t errlen);
 
 /*
  * Removes the ioeventfds from the event loop, closes the eventfds and frees

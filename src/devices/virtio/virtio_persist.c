@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * A virtio-mmio device's state in a snapshot: the transport's registers and
- * every queue's sizes, ring addresses and progress indices. The host views
+ * A virtio-mmio device's state in a snapshot: the transport's registers, the
+ * device's status and features, every queue's sizes, ring addresses and
+ * progress indices, then what the device itself saves (ops->save; blk and
+ * rng have nothing of their own). The host views
  * of the rings are not saved: restoring re-validates the addresses against
  * guest RAM (virtq_activate()) exactly as when the driver set them, since a
  * snapshot file is as untrusted as a guest.
@@ -13,15 +15,17 @@
 
 static int virtio_save(void *opaque, struct snap_buf *b)
 {
-	struct virtio_mmio_dev *dev = opaque;
+	struct virtio_mmio *t = opaque;
+	struct virtio_dev *dev = t->dev;
+	int ret = 0;
 
 	pthread_mutex_lock(&dev->lock);
 	snap_put_u32(b, dev->ops->device_id);
 	snap_put_u64(b, dev->device_features);
 	snap_put_u64(b, dev->driver_features);
-	snap_put_u32(b, dev->device_features_sel);
-	snap_put_u32(b, dev->driver_features_sel);
-	snap_put_u32(b, dev->queue_sel);
+	snap_put_u32(b, t->device_features_sel);
+	snap_put_u32(b, t->driver_features_sel);
+	snap_put_u32(b, t->queue_sel);
 	snap_put_u32(b, dev->status);
 	snap_put_u32(b, dev->interrupt_status);
 	snap_put_u32(b, dev->config_generation);
@@ -40,13 +44,18 @@ static int virtio_save(void *opaque, struct snap_buf *b)
 		snap_put_u16(b, q->signalled_used);
 		snap_put_u8(b, q->signalled_valid);
 	}
+	if (dev->ops->save)
+		ret = dev->ops->save(dev, b);
 	pthread_mutex_unlock(&dev->lock);
+	if (ret)
+		return ret;
 	return b->err ? -ENOMEM : 0;
 }
 
 static int virtio_restore(void *opaque, struct snap_buf *b)
 {
-	struct virtio_mmio_dev *dev = opaque;
+	struct virtio_mmio *t = opaque;
+	struct virtio_dev *dev = t->dev;
 	uint64_t offered = 0;
 	uint32_t nr = 0, device_id = 0;
 	int ret = 0;
@@ -55,9 +64,9 @@ static int virtio_restore(void *opaque, struct snap_buf *b)
 	snap_get_u32(b, &device_id);
 	snap_get_u64(b, &offered);
 	snap_get_u64(b, &dev->driver_features);
-	snap_get_u32(b, &dev->device_features_sel);
-	snap_get_u32(b, &dev->driver_features_sel);
-	snap_get_u32(b, &dev->queue_sel);
+	snap_get_u32(b, &t->device_features_sel);
+	snap_get_u32(b, &t->driver_features_sel);
+	snap_get_u32(b, &t->queue_sel);
 	snap_get_u32(b, &dev->status);
 	snap_get_u32(b, &dev->interrupt_status);
 	snap_get_u32(b, &dev->config_generation);
@@ -67,7 +76,7 @@ static int virtio_restore(void *opaque, struct snap_buf *b)
 	if (b->err || device_id != dev->ops->device_id ||
 	    offered != dev->device_features ||
 	    (dev->driver_features & ~offered) || nr != dev->ops->nr_queues ||
-	    dev->queue_sel >= VIRTIO_MMIO_MAX_QUEUES)
+	    t->queue_sel >= VIRTIO_MAX_QUEUES)
 		ret = -EINVAL;
 	for (unsigned int i = 0; i < nr && !ret; i++) {
 		struct virtq *q = &dev->queues[i];
@@ -103,6 +112,8 @@ static int virtio_restore(void *opaque, struct snap_buf *b)
 		if (broken)
 			virtq_set_broken(q, "broken before the snapshot");
 	}
+	if (!ret && dev->ops->restore)
+		ret = dev->ops->restore(dev, b);
 	if (!ret && !snap_get_done(b))
 		ret = -EINVAL;
 	if (ret) {
@@ -113,8 +124,19 @@ static int virtio_restore(void *opaque, struct snap_buf *b)
 		for (unsigned int i = 0; i < dev->ops->nr_queues; i++)
 			virtq_reset(&dev->queues[i]);
 	}
+	virtio_dev_restored(dev);
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
+}
+
+static void virtio_destroy(void *opaque)
+{
+	struct virtio_mmio *t = opaque;
+
+	if (t->release)
+		t->release(t);
+	else
+		virtio_dev_destroy(t->dev);
 }
 
 const struct device_ops virtio_mmio_device_ops = {
@@ -122,4 +144,12 @@ const struct device_ops virtio_mmio_device_ops = {
 	.save = virtio_save,
 	.restore = virtio_restore,
 	.acpi_describe = virtio_mmio_acpi_describe,
+	.destroy = virtio_destroy,
 };
+
+struct virtio_dev *virtio_mmio_device_of(const struct device *d)
+{
+	if (d->ops != &virtio_mmio_device_ops)
+		return NULL;
+	return ((struct virtio_mmio *)d->dev)->dev;
+}

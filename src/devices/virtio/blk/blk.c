@@ -29,7 +29,7 @@ _Static_assert((uint64_t)(VIRTQ_MAX_SIZE - 2) * VIRTIO_BLK_SIZE_MAX <=
 	       "a request the driver builds within seg_max and size_max fits");
 
 struct virtio_blk {
-	struct virtio_mmio_dev vdev; /* first: the transport's view */
+	struct virtio_dev vdev; /* first: the transport's view */
 	int fd;
 	uint64_t capacity; /* sectors */
 	bool read_only;
@@ -49,7 +49,7 @@ struct virtio_blk {
 	struct iovec iov[VIRTQ_MAX_SIZE];
 };
 
-static struct virtio_blk *to_blk(struct virtio_mmio_dev *dev)
+static struct virtio_blk *to_blk(struct virtio_dev *dev)
 {
 	return (struct virtio_blk *)dev;
 }
@@ -238,7 +238,7 @@ static uint8_t blk_request(struct virtio_blk *b, const struct virtq_chain *c,
 	}
 }
 
-static uint32_t blk_serve_chain(struct virtio_mmio_dev *dev,
+static uint32_t blk_serve_chain(struct virtio_dev *dev,
 				const struct virtq_chain *c, uint64_t *work)
 {
 	struct virtio_blk *b = to_blk(dev);
@@ -258,28 +258,28 @@ static uint32_t blk_serve_chain(struct virtio_mmio_dev *dev,
 	return (uint32_t)written + 1;
 }
 
-static void blk_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
+static void blk_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 {
-	virtio_mmio_serve_queue(dev, qidx, &to_blk(dev)->chain,
+	virtio_serve_queue(dev, qidx, &to_blk(dev)->chain,
 				blk_serve_chain);
 }
 
-static void blk_config_read(struct virtio_mmio_dev *dev, uint32_t offset,
+static void blk_config_read(struct virtio_dev *dev, uint32_t offset,
 			    uint8_t *data, uint32_t len)
 {
 	memcpy(data, (const uint8_t *)&to_blk(dev)->config + offset, len);
 }
 
-static void blk_destroy(struct virtio_mmio_dev *dev)
+static void blk_destroy(struct virtio_dev *dev)
 {
 	struct virtio_blk *b = to_blk(dev);
 
 	close(b->fd);
-	virtio_mmio_uninit(dev);
+	virtio_dev_uninit(dev);
 	free(b);
 }
 
-static const struct virtio_mmio_ops blk_ops = {
+static const struct virtio_dev_ops blk_ops = {
 	.name = "blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.nr_queues = 1,
@@ -385,7 +385,7 @@ fail:
 
 int virtio_blk_create(const struct drive_config *d,
 		      const struct guest_memory *mem,
-		      struct virtio_mmio_dev **out, char *err, size_t errlen)
+		      struct virtio_dev **out, char *err, size_t errlen)
 {
 	const char *serial = d->serial ? d->serial : d->id;
 	uint64_t features, size;
@@ -426,7 +426,7 @@ int virtio_blk_create(const struct drive_config *d,
 	if (b->can_discard)
 		features |= (1ULL << VIRTIO_BLK_F_DISCARD) |
 			    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
-	ret = virtio_mmio_init(&b->vdev, &blk_ops, mem, features);
+	ret = virtio_dev_init(&b->vdev, &blk_ops, mem, features);
 	if (ret) {
 		snprintf(err, errlen, "drive '%s': %s", d->id, strerror(-ret));
 		goto fail_close;
@@ -442,12 +442,12 @@ fail_free:
 	return ret;
 }
 
-const char *virtio_blk_drive_id(struct virtio_mmio_dev *dev)
+const char *virtio_blk_drive_id(struct virtio_dev *dev)
 {
 	return dev->ops == &blk_ops ? to_blk(dev)->drive_id : NULL;
 }
 
-int virtio_blk_set_backing(struct virtio_mmio_dev *dev, const char *path,
+int virtio_blk_set_backing(struct virtio_dev *dev, const char *path,
 			   char *err, size_t errlen)
 {
 	struct virtio_blk *b = to_blk(dev);
@@ -469,7 +469,7 @@ int virtio_blk_set_backing(struct virtio_mmio_dev *dev, const char *path,
 	b->capacity = size / SECTOR;
 	b->can_discard = b->can_discard && blk_probe_discard(fd, &st, size);
 	blk_fill_config(b);
-	virtio_mmio_config_changed(dev);
+	virtio_dev_config_changed(dev);
 	pthread_mutex_unlock(&dev->lock);
 	return 0;
 }

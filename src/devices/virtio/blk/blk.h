@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * virtio-blk (device id 2) over virtio-mmio, backed by a regular file or a
- * block device with a synchronous preadv/pwritev engine run on the thread
- * that delivers the queue notification (the VMM thread).
+ * virtio-blk (device id 2), on any virtio transport, backed by a regular
+ * file or a block device with a synchronous preadv/pwritev engine run on
+ * the thread that delivers the queue notification (the VMM thread).
  *
  * Offered: SEG_MAX, BLK_SIZE (512), FLUSH, RO for read-only drives, and
  * DISCARD + WRITE_ZEROES for writable regular files whose file system can
@@ -24,7 +24,7 @@
 #include <stddef.h>
 
 #include "config/vm_config.h"
-#include "devices/virtio/mmio.h"
+#include "devices/virtio/virtio_dev.h"
 #include "vstate/memory.h"
 
 #define VIRTIO_BLK_QUEUE_SIZE	       256
@@ -44,12 +44,12 @@
  * Opens @d->path_on_host (O_CLOEXEC; O_RDONLY for read-only drives) and
  * creates a virtio-blk device over @mem (which must outlive it). Needs a
  * regular file or a block device. On success stores the transport half in
- * *@out (free with virtio_mmio_destroy(), which closes the file) and
+ * *@out (free with virtio_dev_destroy(), which closes the file) and
  * returns 0; otherwise a negative errno with the reason in @err.
  */
 int virtio_blk_create(const struct drive_config *d,
 		      const struct guest_memory *mem,
-		      struct virtio_mmio_dev **out, char *err, size_t errlen);
+		      struct virtio_dev **out, char *err, size_t errlen);
 
 /*
  * Media change: replaces the backing file of a running drive with @path
@@ -58,10 +58,10 @@ int virtio_blk_create(const struct drive_config *d,
  * after the swap go to the new file. Returns 0, or a negative errno with
  * the reason in @err (the old file stays).
  */
-int virtio_blk_set_backing(struct virtio_mmio_dev *dev, const char *path,
+int virtio_blk_set_backing(struct virtio_dev *dev, const char *path,
 			   char *err, size_t errlen);
 
 /* The drive id a virtio-blk device was created for; NULL for others. */
-const char *virtio_blk_drive_id(struct virtio_mmio_dev *dev);
+const char *virtio_blk_drive_id(struct virtio_dev *dev);
 
 #endif

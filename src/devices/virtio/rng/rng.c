@@ -9,7 +9,7 @@
 #include <linux/virtio_ids.h>
 
 struct virtio_rng {
-	struct virtio_mmio_dev vdev; /* first: the transport's view */
+	struct virtio_dev vdev; /* first: the transport's view */
 	struct virtq_chain chain;    /* scratch, used under vdev.lock */
 	uint64_t *m_requests, *m_bytes; /* metrics "entropy" */
 };
@@ -48,7 +48,7 @@ static uint32_t rng_serve(const struct virtq_chain *c)
 	return (uint32_t)done;
 }
 
-static uint32_t rng_serve_chain(struct virtio_mmio_dev *dev,
+static uint32_t rng_serve_chain(struct virtio_dev *dev,
 				const struct virtq_chain *c, uint64_t *work)
 {
 	struct virtio_rng *r = (struct virtio_rng *)dev;
@@ -60,14 +60,14 @@ static uint32_t rng_serve_chain(struct virtio_mmio_dev *dev,
 	return n;
 }
 
-static void rng_queue_notify(struct virtio_mmio_dev *dev, unsigned int qidx)
+static void rng_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 {
 	struct virtio_rng *r = (struct virtio_rng *)dev;
 
-	virtio_mmio_serve_queue(dev, qidx, &r->chain, rng_serve_chain);
+	virtio_serve_queue(dev, qidx, &r->chain, rng_serve_chain);
 }
 
-static void rng_config_read(struct virtio_mmio_dev *dev, uint32_t offset,
+static void rng_config_read(struct virtio_dev *dev, uint32_t offset,
 			    uint8_t *data, uint32_t len)
 {
 	/* no config space: config_size is 0, so this is never called */
@@ -77,13 +77,13 @@ static void rng_config_read(struct virtio_mmio_dev *dev, uint32_t offset,
 	(void)len;
 }
 
-static void rng_destroy(struct virtio_mmio_dev *dev)
+static void rng_destroy(struct virtio_dev *dev)
 {
-	virtio_mmio_uninit(dev);
+	virtio_dev_uninit(dev);
 	free(dev);
 }
 
-static const struct virtio_mmio_ops rng_ops = {
+static const struct virtio_dev_ops rng_ops = {
 	.name = "rng",
 	.device_id = VIRTIO_ID_RNG,
 	.nr_queues = 1,
@@ -95,14 +95,14 @@ static const struct virtio_mmio_ops rng_ops = {
 };
 
 int virtio_rng_create(const struct guest_memory *mem,
-		      struct virtio_mmio_dev **out)
+		      struct virtio_dev **out)
 {
 	struct virtio_rng *r = calloc(1, sizeof(*r));
 	int ret;
 
 	if (!r)
 		return -ENOMEM;
-	ret = virtio_mmio_init(&r->vdev, &rng_ops, mem, 0);
+	ret = virtio_dev_init(&r->vdev, &rng_ops, mem, 0);
 	if (ret) {
 		free(r);
 		return ret;

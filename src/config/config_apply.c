@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * One configuration resource from the API, applied to the one config the
+ * VMM owns (on its thread): decoded, checked with the same rules as the
+ * command line, its files opened where the contract says a bad file fails
+ * the call (not InstanceStart), then stored. Nothing changes on failure.
+ */
+#include "config/config_apply.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config_json.h"
+
+static int find_drive(const struct vm_config *cfg, const char *id)
+{
+	for (int i = 0; i < cfg->nr_drives; i++)
+		if (!strcmp(cfg->drives[i].id, id))
+			return i;
+	return -1;
+}
+
+static int apply_boot(struct vm_config *cfg, const json_t *body, char *err,
+		      size_t errlen)
+{
+	struct boot_source_config b = { 0 };
+	int ret = boot_source_from_json(body, &b, err, errlen);
+
+	if (ret)
+		return ret;
+	/* As Firecracker: a kernel or initrd that cannot be opened fails
+	 * this call. */
+	ret = boot_source_check_files(&b, err, errlen);
+	if (ret) {
+		boot_source_free(&b);
+		return ret;
+	}
+	boot_source_free(&cfg->boot);
+	cfg->boot = b;
+	return 0;
+}
+
+static int apply_drive(struct vm_config *cfg, const char *path_id,
+		       const json_t *body, char *err, size_t errlen)
+{
+	struct vm_config tmp;
+	struct drive_config d;
+	int i, ret;
+
+	ret = drive_from_json(body, "drive", &d, err, errlen);
+	if (ret)
+		return ret;
+	if (strcmp(d.id, path_id)) {
+		drive_config_free(&d);
+		snprintf(err, errlen,
+			 "The id from the path does not match the id from the body!");
+		return -EINVAL;
+	}
+	/* the drive set as it would be, with the CLI's rules */
+	tmp = *cfg;
+	i = find_drive(cfg, d.id);
+	if (i < 0) {
+		if (cfg->nr_drives >= CONFIG_MAX_DRIVES) {
+			drive_config_free(&d);
+			snprintf(err, errlen, "too many drives (at most %d)",
+				 CONFIG_MAX_DRIVES);
+			return -EINVAL;
+		}
+		i = tmp.nr_drives++;
+	}
+	tmp.drives[i] = d;
+	ret = vm_config_validate_drives(&tmp, err, errlen);
+	/* As Firecracker: a disk that cannot be opened fails this call. */
+	if (!ret)
+		ret = drive_check_backing(&d, err, errlen);
+	if (ret) {
+		drive_config_free(&d);
+		return ret;
+	}
+	if (i < cfg->nr_drives)
+		drive_config_free(&cfg->drives[i]);
+	cfg->drives[i] = d;
+	cfg->nr_drives = tmp.nr_drives;
+	return 0;
+}
+
+static int apply_logger(struct vm_config *cfg, const json_t *body, char *err,
+			size_t errlen)
+{
+	struct logger_config l = { 0 };
+	int ret = logger_from_json(body, &l, err, errlen);
+
+	if (!ret)
+		ret = logger_config_apply(&l, err, errlen);
+	if (ret) {
+		free(l.log_path);
+		free(l.module);
+		return ret;
+	}
+	free(cfg->logger.log_path);
+	free(cfg->logger.module);
+	cfg->logger = l;
+	return 0;
+}
+
+static int apply_metrics(struct vm_config *cfg, const json_t *body, char *err,
+			 size_t errlen)
+{
+	struct metrics_config m = { 0 };
+	int ret;
+
+	if (cfg->metrics.metrics_path) {
+		snprintf(err, errlen, "Reinitialization of metrics not allowed.");
+		return -EINVAL;
+	}
+	ret = metrics_from_json(body, &m, err, errlen);
+	if (!ret)
+		ret = metrics_config_apply(&m, err, errlen);
+	if (ret) {
+		free(m.metrics_path);
+		return ret;
+	}
+	cfg->metrics = m;
+	return 0;
+}
+
+int config_apply(struct vm_config *cfg, enum config_resource res,
+		 const char *id, const json_t *body, char *err, size_t errlen)
+{
+	switch (res) {
+	case CONFIG_RES_MACHINE:
+	case CONFIG_RES_MACHINE_PATCH:
+		return machine_config_from_json(body, &cfg->machine,
+						res == CONFIG_RES_MACHINE_PATCH,
+						err, errlen);
+	case CONFIG_RES_BOOT:
+		return apply_boot(cfg, body, err, errlen);
+	case CONFIG_RES_DRIVE:
+		return apply_drive(cfg, id ? id : "", body, err, errlen);
+	case CONFIG_RES_ENTROPY:
+		return entropy_from_json(body, &cfg->entropy,
+					 &cfg->entropy_rate_limiter, err,
+					 errlen);
+	case CONFIG_RES_SERIAL:
+		return serial_from_json(body, &cfg->serial, err, errlen);
+	case CONFIG_RES_LOGGER:
+		return apply_logger(cfg, body, err, errlen);
+	case CONFIG_RES_METRICS:
+		return apply_metrics(cfg, body, err, errlen);
+	case CONFIG_RES_ALL:
+		break; /* read-only */
+	}
+	snprintf(err, errlen, "unknown configuration resource");
+	return -EINVAL;
+}
+
+int config_drive_updated(struct vm_config *cfg, const char *id,
+			 const char *path, const struct rate_limiter_config *rl)
+{
+	int i = find_drive(cfg, id);
+	char *copy = NULL;
+
+	if (i < 0)
+		return -ENOENT;
+	if (path && !(copy = strdup(path)))
+		return -ENOMEM;
+	if (copy) {
+		free(cfg->drives[i].path_on_host);
+		cfg->drives[i].path_on_host = copy;
+	}
+	if (rl)
+		cfg->drives[i].rate_limiter = *rl;
+	return 0;
+}
+
+char *config_to_text(const struct vm_config *cfg, enum config_resource what)
+{
+	json_t *o = what == CONFIG_RES_MACHINE ?
+			    machine_config_to_json(&cfg->machine) :
+			    vm_config_to_json_obj(cfg);
+	char *s;
+
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
