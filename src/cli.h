@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* figment's commands besides `run` and Firecracker mode (main.c), each in a
- * file of its own: cli_<name>.c. Each takes argv from its own name on and
- * returns the process exit status. */
+/* figment's commands besides `run` and Firecracker mode (cli_common.h),
+ * each in a file of its own: cli_<name>.c. Each takes argv from its own
+ * name on and returns the process exit status; main.c's command table
+ * picks one. */
 #ifndef FIGMENT_CLI_H
 #define FIGMENT_CLI_H
 
