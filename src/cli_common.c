@@ -40,6 +40,8 @@ void cli_usage(FILE *out)
 		"  --hide-hypervisor          no hypervisor bit and no hypervisor leaves\n"
 		"  --drive id=ID,path=FILE[,root=on][,readonly=on][,serial=S][,cache=unsafe|writeback]\n"
 		"                             a virtio block device (repeatable; the root drive is /dev/vda)\n"
+		"  --net id=ID,tap=NAME[,mac=06:00:AC:10:00:02]\n"
+		"                             a virtio-net interface on an existing TAP (repeatable)\n"
 		"  --rng                      a virtio entropy device fed from getrandom()\n"
 		"  --boot-timer               print the guest's boot time when /init starts\n"
 		"  --level error|warn|info|debug   log level (default warn)\n"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config/drive_config.h"
+#include "config/net_config.h"
 #include "snapshot.h"
 
 static const struct option run_options[] = {
@@ -25,6 +26,7 @@ static const struct option run_options[] = {
 	{ "hypervisor-vendor", required_argument, NULL, OPT_VENDOR },
 	{ "hide-hypervisor", no_argument, NULL, OPT_HIDE_HV },
 	{ "drive", required_argument, NULL, OPT_DRIVE },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "level", required_argument, NULL, OPT_LEVEL },
@@ -114,6 +116,20 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			cfg->nr_drives++;
 			break;
 		}
+		case OPT_NET: {
+			char err[CONFIG_ERR_MAX];
+
+			if (cfg->nr_nets == CONFIG_MAX_NETS) {
+				fprintf(stderr, "%s: too many network interfaces (at most %d)\n",
+					cli_prog, CONFIG_MAX_NETS);
+				return VMM_EXIT_CONFIG;
+			}
+			if (net_config_parse(optarg, &cfg->nets[cfg->nr_nets], err,
+					     sizeof(err)))
+				return cli_usage_error("--net: %s", err);
+			cfg->nr_nets++;
+			break;
+		}
 		case OPT_RNG:
 			cfg->entropy = true;
 			break;
@@ -161,6 +177,8 @@ static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
 				       .serial = &cfg->serial,
 				       .drives = cfg->drives,
 				       .nr_drives = cfg->nr_drives,
+				       .nets = cfg->nets,
+				       .nr_nets = cfg->nr_nets,
 			       },
 			       err, sizeof(err));
 	if (ret) {
@@ -204,14 +222,15 @@ int cmd_run(int argc, char **argv)
 	if (ret)
 		goto out_cfg;
 	if (ra.restore) {
-		/* The snapshot says what the machine is: only the console and
-		 * drive files (--drive id=,path=) are the restorer's. */
+		/* The snapshot says what the machine is: only the console,
+		 * drive files (--drive id=,path=) and TAPs (--net id=,tap=)
+		 * are the restorer's. */
 		if (cfg.boot.kernel_image_path || cfg.boot.initrd_path ||
 		    cfg.boot.boot_args || cfg.machine.vcpu_count != 1 ||
 		    cfg.machine.mem_size_mib != 128 ||
 		    cfg.machine.hypervisor_vendor || cfg.machine.hide_hypervisor ||
 		    cfg.entropy) {
-			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --api-sock, --paused and the log options apply",
+			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --net id=,tap= (a new TAP for an interface), --api-sock, --paused and the log options apply",
 					  "--restore");
 			goto out_cfg;
 		}

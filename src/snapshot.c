@@ -348,6 +348,30 @@ static int override_drives(struct vm_config *cfg,
 	return 0;
 }
 
+/* Points the interfaces @opts names at their new TAPs. */
+static int override_nets(struct vm_config *cfg,
+			 const struct snapshot_restore_opts *opts, char *err,
+			 size_t errlen)
+{
+	for (int i = 0; i < opts->nr_nets; i++) {
+		const struct net_config *o = &opts->nets[i];
+		int k = 0;
+
+		while (k < cfg->nr_nets && strcmp(cfg->nets[k].id, o->id))
+			k++;
+		if (k == cfg->nr_nets) {
+			snprintf(err, errlen,
+				 "the snapshot has no network interface '%s' to override",
+				 o->id);
+			return -EINVAL;
+		}
+		memcpy(cfg->nets[k].host_dev_name, o->host_dev_name,
+		       sizeof(o->host_dev_name));
+	}
+	/* two interfaces on one TAP now? */
+	return vm_config_validate_nets(cfg, err, errlen);
+}
+
 static int restore_config(const struct snap_file *f, struct vm_config *cfg,
 			  const struct snapshot_restore_opts *opts, char *err,
 			  size_t errlen)
@@ -387,7 +411,8 @@ static int restore_config(const struct snap_file *f, struct vm_config *cfg,
 		return -ENOMEM;
 	if (opts->track_dirty)
 		cfg->machine.track_dirty_pages = true;
-	return override_drives(cfg, opts, err, errlen);
+	return override_drives(cfg, opts, err, errlen) ?:
+	       override_nets(cfg, opts, err, errlen);
 }
 
 static int restore_vcpus(struct vmm *vmm, const struct snap_file *f,

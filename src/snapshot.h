@@ -69,6 +69,10 @@ struct snapshot_restore_opts {
 	 * are used); as Firecracker's network_overrides, for drives */
 	const struct drive_config *drives;
 	int nr_drives;
+	/* new TAPs for interfaces, by id (only id and host_dev_name are
+	 * used): Firecracker's network_overrides */
+	const struct net_config *nets;
+	int nr_nets;
 };
 
 int snapshot_restore(struct vmm *vmm, const char *state_path,

@@ -10,6 +10,7 @@
 #include "config/config_apply.h"
 #include "config/json_util.h"
 #include "devices/virtio/blk/blk.h"
+#include "devices/virtio/net/net.h"
 #include "snapshot.h"
 #include "util/log.h"
 #include "vmm.h"
@@ -124,6 +125,8 @@ static int api_snapshot_load(void *opaque, const char *state_path,
 				       .uffd = how->uffd,
 				       .drives = how->overrides->drives,
 				       .nr_drives = how->overrides->nr_drives,
+				       .nets = how->overrides->nets,
+				       .nr_nets = how->overrides->nr_nets,
 			       },
 			       err, errlen);
 	if (ret)
@@ -210,6 +213,32 @@ static int api_drive_update(void *opaque, const char *drive_id,
 	return -ENOENT;
 }
 
+static int api_net_update(void *opaque, const char *iface_id,
+			  const struct rate_limiter_config *rx,
+			  const struct rate_limiter_config *tx, char *err,
+			  size_t errlen)
+{
+	struct vmm *vmm = opaque;
+	struct device *d;
+	struct virtio_dev *dev;
+
+	if (vmm->state != VMM_RUNNING && vmm->state != VMM_PAUSED) {
+		snprintf(err, errlen, "the microVM is not running");
+		return -EINVAL;
+	}
+	d = device_list_find(&vmm->devices, "net", iface_id);
+	dev = d ? virtio_mmio_device_of(d) : NULL;
+	if (!dev) {
+		snprintf(err, errlen, "no network interface with id '%s'",
+			 iface_id);
+		return -ENOENT;
+	}
+	virtio_net_set_rate_limits(dev, rx, tx);
+	if (vmm->cfg == &vmm->owned_cfg)
+		config_net_updated(&vmm->owned_cfg, iface_id, rx, tx);
+	return 0;
+}
+
 const struct api_vmm_ops vmm_api_ops = {
 	.instance_start = api_instance_start,
 	.configure = api_configure,
@@ -220,4 +249,5 @@ const struct api_vmm_ops vmm_api_ops = {
 	.snapshot_create = api_snapshot_create,
 	.snapshot_load = api_snapshot_load,
 	.drive_update = api_drive_update,
+	.net_update = api_net_update,
 };

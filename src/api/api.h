@@ -61,6 +61,11 @@ struct api_vmm_ops {
 	int (*drive_update)(void *vmm, const char *drive_id, const char *path,
 			    const struct rate_limiter_config *rl, char *err,
 			    size_t errlen);
+	/* Sets a running interface's rate limiters (each NULL: unchanged). */
+	int (*net_update)(void *vmm, const char *iface_id,
+			  const struct rate_limiter_config *rx,
+			  const struct rate_limiter_config *tx, char *err,
+			  size_t errlen);
 	/* Writes a snapshot of the paused VM (PUT /snapshot/create). */
 	int (*snapshot_create)(void *vmm, const char *state_path,
 			       const char *mem_path, bool diff, char *err,

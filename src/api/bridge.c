@@ -29,6 +29,8 @@ struct bridge_req {
 	char *out; /* GET_CONFIG's answer, until the waiter takes it */
 	struct rate_limiter_config rate_limiter;
 	bool has_rate_limiter;
+	struct rate_limiter_config net_rx, net_tx;
+	bool has_net_rx, has_net_tx;
 	int result;
 	char err[CONFIG_ERR_MAX];
 	bool done;
@@ -130,6 +132,13 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 							&r->rate_limiter :
 							NULL,
 						r->err, sizeof(r->err));
+		break;
+	case BRIDGE_NET_UPDATE:
+		if (ops->net_update)
+			ret = ops->net_update(b->vmm, r->drive_id,
+					      r->has_net_rx ? &r->net_rx : NULL,
+					      r->has_net_tx ? &r->net_tx : NULL,
+					      r->err, sizeof(r->err));
 		break;
 	case BRIDGE_SNAPSHOT_CREATE:
 		if (ops->snapshot_create)
@@ -307,6 +316,14 @@ int bridge_call(struct bridge *b, const struct bridge_msg *m,
 	if (m->rate_limiter) {
 		r->rate_limiter = *m->rate_limiter;
 		r->has_rate_limiter = true;
+	}
+	if (m->net_rx) {
+		r->net_rx = *m->net_rx;
+		r->has_net_rx = true;
+	}
+	if (m->net_tx) {
+		r->net_tx = *m->net_tx;
+		r->has_net_tx = true;
 	}
 	if (m->cfg && vm_config_copy(&r->cfg, m->cfg))
 		goto nomem;

@@ -21,6 +21,7 @@ enum bridge_op {
 	BRIDGE_CTRL_ALT_DEL,
 	BRIDGE_FLUSH_METRICS,
 	BRIDGE_DRIVE_UPDATE,
+	BRIDGE_NET_UPDATE,
 	BRIDGE_SNAPSHOT_CREATE,
 	BRIDGE_SNAPSHOT_LOAD,
 	/* opens the files of msg->cfg that msg->files names: the API thread
@@ -43,7 +44,8 @@ enum bridge_files {
 struct bridge_msg {
 	enum bridge_op op;
 	const struct vm_config *cfg; /* START; SNAPSHOT_LOAD: drive overrides */
-	const char *drive_id;	     /* DRIVE_UPDATE */
+	const char *drive_id;	     /* DRIVE_UPDATE; NET_UPDATE: the iface id;
+				      * CONFIGURE: the path's id */
 	const char *path;	     /* DRIVE_UPDATE: the new file;
 				      * SNAPSHOT_*: the state file */
 	const char *mem_path;	     /* SNAPSHOT_*: the memory file */
@@ -59,6 +61,8 @@ struct bridge_msg {
 	/* DRIVE_UPDATE: a new rate limiter, or NULL (path may be NULL
 	 * then, for a limiter alone) */
 	const struct rate_limiter_config *rate_limiter;
+	/* NET_UPDATE: new rx and tx limiters, each NULL: unchanged */
+	const struct rate_limiter_config *net_rx, *net_tx;
 };
 
 /* What the VM is doing, as the API sees it. */

@@ -243,6 +243,19 @@ static int put_drive(struct call *c, struct http_response *resp)
 	return configure(c, resp, CONFIG_RES_DRIVE);
 }
 
+/* A PATCH to a running device: the body's id is the path's, and there is
+ * a VM. 0, or the status of the fault it answered with. */
+static int patch_target_ok(struct call *c, struct http_response *resp,
+			   const char *body_id)
+{
+	if (strcmp(body_id, c->id))
+		return fault(resp, 400,
+			     "The id from the path does not match the id from the body!");
+	if (refuse_pre_boot(c, resp))
+		return resp->status;
+	return 0;
+}
+
 static int patch_drive(struct call *c, struct http_response *resp)
 {
 	char id[CONFIG_ID_MAX + 1];
@@ -256,15 +269,42 @@ static int patch_drive(struct call *c, struct http_response *resp)
 	if (drive_patch_from_json(c->body, id, &path, &rl, &has_rl, c->err,
 				  ERR_LEN))
 		return fault(resp, 400, c->err);
-	if (strcmp(id, c->id))
-		return fault(resp, 400,
-			     "The id from the path does not match the id from the body!");
-	if (refuse_pre_boot(c, resp))
-		return resp->status;
+	if ((ret = patch_target_ok(c, resp, id)))
+		return ret;
 	ret = bridge_call(c->r->bridge,
 			  &(struct bridge_msg){ .op = BRIDGE_DRIVE_UPDATE,
 						.drive_id = id, .path = path,
 						.rate_limiter = has_rl ? &rl : NULL },
+			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
+	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
+}
+
+static int put_net(struct call *c, struct http_response *resp)
+{
+	if (!config_id_valid(c->id))
+		return fault(resp, 400, "Invalid interface ID: use 1 to 64 characters of A-Z, a-z, 0-9 and _.");
+	return configure(c, resp, CONFIG_RES_NET);
+}
+
+static int patch_net(struct call *c, struct http_response *resp)
+{
+	char id[CONFIG_ID_MAX + 1];
+	struct rate_limiter_config rx, tx;
+	bool has_rx, has_tx;
+	int ret;
+
+	if (!config_id_valid(c->id))
+		return fault(resp, 400, "Invalid interface ID: use 1 to 64 characters of A-Z, a-z, 0-9 and _.");
+	if (net_patch_from_json(c->body, id, &rx, &has_rx, &tx, &has_tx, c->err,
+				ERR_LEN))
+		return fault(resp, 400, c->err);
+	if ((ret = patch_target_ok(c, resp, id)))
+		return ret;
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_NET_UPDATE,
+						.drive_id = id,
+						.net_rx = has_rx ? &rx : NULL,
+						.net_tx = has_tx ? &tx : NULL },
 			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
 	return ret ? vmm_fault(resp, ret, c->err) : no_content(resp);
 }
@@ -443,6 +483,47 @@ static int drive_overrides_from_json(const json_t *arr, struct vm_config *o,
 	return 0;
 }
 
+/* Firecracker's `network_overrides`: [{"iface_id": ..., "host_dev_name":
+ * ...}], a new TAP for an interface of the snapshot. */
+static int net_overrides_from_json(const json_t *arr, struct vm_config *o,
+				   char *err, size_t errlen)
+{
+	static const char *const fields[] = { "iface_id", "host_dev_name", NULL };
+	size_t i;
+	json_t *v;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > CONFIG_MAX_NETS) {
+		snprintf(err, errlen,
+			 "snapshot: `network_overrides` must be an array of at most %d interfaces",
+			 CONFIG_MAX_NETS);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, v) {
+		struct net_config *n = &o->nets[o->nr_nets];
+		const char *id = NULL, *tap = NULL;
+
+		if (json_check_fields(v, "network_overrides", fields, err, errlen) ||
+		    json_get_string(v, "network_overrides", "iface_id", true, &id,
+				    err, errlen) ||
+		    json_get_string(v, "network_overrides", "host_dev_name", true,
+				    &tap, err, errlen))
+			return -EINVAL;
+		if (!config_id_valid(id) || !*tap ||
+		    strlen(tap) > CONFIG_IFNAME_MAX) {
+			snprintf(err, errlen,
+				 "network_overrides: invalid iface_id `%s` or host_dev_name `%s`",
+				 id, tap);
+			return -EINVAL;
+		}
+		snprintf(n->id, sizeof(n->id), "%s", id);
+		snprintf(n->host_dev_name, sizeof(n->host_dev_name), "%s", tap);
+		o->nr_nets++;
+	}
+	return 0;
+}
+
 static int put_snapshot_load(struct call *c, struct http_response *resp)
 {
 	static const char *const fields[] = {
@@ -489,17 +570,15 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 	}
 	if (!mem)
 		return fault(resp, 400, "snapshot: `mem_backend` or `mem_file_path` is required");
-	{
-		const json_t *o = json_object_get(c->body, "network_overrides");
-
-		if ((o && !json_is_null(o) &&
-		     (!json_is_array(o) || json_array_size(o))) ||
-		    (json_object_get(c->body, "vsock_override") &&
-		     !json_is_null(json_object_get(c->body, "vsock_override"))))
-			return fault(resp, 400, "Network and vsock overrides are not supported by figment yet: it has neither device.");
-	}
+	if (json_object_get(c->body, "vsock_override") &&
+	    !json_is_null(json_object_get(c->body, "vsock_override")))
+		return fault(resp, 400, "vsock_override is not supported by figment yet: it has no vsock device.");
 	ret = drive_overrides_from_json(json_object_get(c->body, "drive_overrides"),
 					&overrides, c->err, ERR_LEN);
+	if (!ret)
+		ret = net_overrides_from_json(json_object_get(c->body,
+							      "network_overrides"),
+					      &overrides, c->err, ERR_LEN);
 	if (ret) {
 		vm_config_free(&overrides);
 		return fault(resp, 400, c->err);
@@ -573,8 +652,8 @@ static const struct route routes[] = {
 	{ "/mmds/config", "mmds", M_PUT, .unsupported = "MMDS" },
 	{ "/hotplug/memory", "hotplug", M_GET | M_PUT | M_PATCH,
 	  .unsupported = "Memory hotplug" },
-	{ "/network-interfaces/*", "network", M_PUT | M_PATCH,
-	  .unsupported = "The network device" },
+	{ "/network-interfaces/*", "network", M_PUT | M_PATCH, .put = put_net,
+	  .patch = patch_net },
 	{ "/snapshot/create", "snapshot", M_PUT, .put = put_snapshot_create },
 	{ "/snapshot/load", "snapshot", M_PUT, .put = put_snapshot_load },
 	{ "/vsock", "vsock", M_PUT, .unsupported = "The vsock device" },

@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config_json.h"
+#include "devices/virtio/net/tap.h"
 
 static int find_drive(const struct vm_config *cfg, const char *id)
 {
@@ -85,6 +87,50 @@ static int apply_drive(struct vm_config *cfg, const char *path_id,
 	return 0;
 }
 
+static int apply_net(struct vm_config *cfg, const char *path_id,
+		     const json_t *body, char *err, size_t errlen)
+{
+	struct vm_config tmp;
+	struct net_config n;
+	char why[256];
+	int i, fd, ret;
+
+	ret = net_from_json(body, "network-interface", &n, err, errlen);
+	if (ret)
+		return ret;
+	if (strcmp(n.id, path_id)) {
+		snprintf(err, errlen,
+			 "The id from the path does not match the id from the body!");
+		return -EINVAL;
+	}
+	tmp = *cfg;
+	for (i = 0; i < cfg->nr_nets && strcmp(cfg->nets[i].id, n.id); i++)
+		;
+	if (i == cfg->nr_nets) {
+		if (cfg->nr_nets >= CONFIG_MAX_NETS) {
+			snprintf(err, errlen,
+				 "too many network interfaces (at most %d)",
+				 CONFIG_MAX_NETS);
+			return -EINVAL;
+		}
+		tmp.nr_nets++;
+	}
+	tmp.nets[i] = n;
+	ret = vm_config_validate_nets(&tmp, err, errlen);
+	if (ret)
+		return ret;
+	/* As Firecracker: a TAP that cannot be opened fails this call. */
+	fd = tap_open(n.host_dev_name, why, sizeof(why));
+	if (fd < 0) {
+		snprintf(err, errlen, "network interface '%s': %s", n.id, why);
+		return fd;
+	}
+	close(fd);
+	cfg->nets[i] = n;
+	cfg->nr_nets = tmp.nr_nets;
+	return 0;
+}
+
 static int apply_logger(struct vm_config *cfg, const json_t *body, char *err,
 			size_t errlen)
 {
@@ -138,6 +184,8 @@ int config_apply(struct vm_config *cfg, enum config_resource res,
 		return apply_boot(cfg, body, err, errlen);
 	case CONFIG_RES_DRIVE:
 		return apply_drive(cfg, id ? id : "", body, err, errlen);
+	case CONFIG_RES_NET:
+		return apply_net(cfg, id ? id : "", body, err, errlen);
 	case CONFIG_RES_ENTROPY:
 		return entropy_from_json(body, &cfg->entropy,
 					 &cfg->entropy_rate_limiter, err,
@@ -153,6 +201,22 @@ int config_apply(struct vm_config *cfg, enum config_resource res,
 	}
 	snprintf(err, errlen, "unknown configuration resource");
 	return -EINVAL;
+}
+
+int config_net_updated(struct vm_config *cfg, const char *id,
+		       const struct rate_limiter_config *rx,
+		       const struct rate_limiter_config *tx)
+{
+	for (int i = 0; i < cfg->nr_nets; i++) {
+		if (strcmp(cfg->nets[i].id, id))
+			continue;
+		if (rx)
+			cfg->nets[i].rx_rate_limiter = *rx;
+		if (tx)
+			cfg->nets[i].tx_rate_limiter = *tx;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int config_drive_updated(struct vm_config *cfg, const char *id,
@@ -176,14 +240,13 @@ int config_drive_updated(struct vm_config *cfg, const char *id,
 
 char *config_to_text(const struct vm_config *cfg, enum config_resource what)
 {
-	json_t *o = what == CONFIG_RES_MACHINE ?
-			    machine_config_to_json(&cfg->machine) :
-			    vm_config_to_json_obj(cfg);
+	json_t *o;
 	char *s;
 
-	if (!o)
-		return NULL;
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (what != CONFIG_RES_MACHINE)
+		return vm_config_to_json(cfg);
+	o = machine_config_to_json(&cfg->machine);
+	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return s;
 }

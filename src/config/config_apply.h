@@ -17,6 +17,7 @@ enum config_resource {
 	CONFIG_RES_MACHINE_PATCH, /* PATCH /machine-config */
 	CONFIG_RES_BOOT,	  /* PUT /boot-source */
 	CONFIG_RES_DRIVE,	  /* PUT /drives/{id} */
+	CONFIG_RES_NET,		  /* PUT /network-interfaces/{id} */
 	CONFIG_RES_ENTROPY,	  /* PUT /entropy */
 	CONFIG_RES_SERIAL,	  /* PUT /serial */
 	CONFIG_RES_LOGGER,	  /* PUT /logger (applied: opens the log) */
@@ -27,11 +28,18 @@ enum config_resource {
 /*
  * Decodes @body as resource @res (@id: the path's {id}, for drives) and
  * stores it in @cfg, after the checks the command line makes and, for the
- * boot source and drives, after their files opened. 0, or a negative errno
+ * boot source and drives, after their files opened, for an interface after
+ * its TAP opened. 0, or a negative errno
  * with the message (Firecracker's where clients match on it) in @err.
  */
 int config_apply(struct vm_config *cfg, enum config_resource res,
 		 const char *id, const json_t *body, char *err, size_t errlen);
+
+/* A running interface got new rate limits (@rx, @tx, each NULL: none):
+ * records them in @cfg. 0 or -ENOENT. */
+int config_net_updated(struct vm_config *cfg, const char *id,
+		       const struct rate_limiter_config *rx,
+		       const struct rate_limiter_config *tx);
 
 /* A running drive got a new file (@path, or NULL) or rate limiter (@rl, or
  * NULL): records it in @cfg. 0, -ENOENT or -ENOMEM. */

@@ -17,16 +17,16 @@
 
 static const char *const fields[] = {
 	"boot-source", "drives", "machine-config", "entropy", "serial",
-	"logger", "metrics",
+	"logger", "metrics", "network-interfaces",
 	/* Features figment does not have yet: accepted when null or empty. */
-	"network-interfaces", "pmem", "balloon", "vsock", "mmds-config",
+	"pmem", "balloon", "vsock", "mmds-config",
 	"cpu-config", "memory-hotplug", NULL
 };
 
 /* The unsupported sections: an empty array or null means "none". */
 static int check_unsupported(const json_t *doc, char *err, size_t errlen)
 {
-	static const char *const lists[] = { "network-interfaces", "pmem", NULL };
+	static const char *const lists[] = { "pmem", NULL };
 	static const char *const objs[] = { "balloon", "vsock", "mmds-config",
 					    "cpu-config", "memory-hotplug",
 					    NULL };
@@ -100,6 +100,34 @@ static int drives_from_json(const json_t *arr, struct vm_config *cfg,
 	return 0;
 }
 
+static int nets_from_json(const json_t *arr, struct vm_config *cfg, char *err,
+			  size_t errlen)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr) || json_array_size(arr) > CONFIG_MAX_NETS) {
+		snprintf(err, errlen,
+			 "field `network-interfaces` must be an array of at most %d interfaces",
+			 CONFIG_MAX_NETS);
+		return -EINVAL;
+	}
+	/* the document's interfaces replace the ones given before (CLI) */
+	cfg->nr_nets = 0;
+	json_array_foreach(arr, i, v) {
+		char what[48];
+		int ret;
+
+		snprintf(what, sizeof(what), "network-interfaces[%zu]", i);
+		ret = net_from_json(v, what, &cfg->nets[cfg->nr_nets], err,
+				    errlen);
+		if (ret)
+			return ret;
+		cfg->nr_nets++;
+	}
+	return 0;
+}
+
 int config_from_json(const char *text, size_t len, struct vm_config *cfg,
 		     char *err, size_t errlen)
 {
@@ -136,6 +164,11 @@ int config_from_json(const char *text, size_t len, struct vm_config *cfg,
 	}
 	if ((v = section(doc, "drives"))) {
 		ret = drives_from_json(v, &n, err, errlen);
+		if (ret)
+			goto out;
+	}
+	if ((v = section(doc, "network-interfaces"))) {
+		ret = nets_from_json(v, &n, err, errlen);
 		if (ret)
 			goto out;
 	}
@@ -176,14 +209,18 @@ json_t *vm_config_to_json_obj(const struct vm_config *cfg)
 {
 	json_t *o = json_object();
 	json_t *drives = json_array();
+	json_t *nets = json_array();
 
-	if (!o || !drives) {
+	if (!o || !drives || !nets) {
 		json_decref(o);
 		json_decref(drives);
+		json_decref(nets);
 		return NULL;
 	}
 	for (int i = 0; i < cfg->nr_drives; i++)
 		json_array_append_new(drives, drive_to_json(&cfg->drives[i]));
+	for (int i = 0; i < cfg->nr_nets; i++)
+		json_array_append_new(nets, net_to_json(&cfg->nets[i]));
 	/* Firecracker's key order; absent resources are null. */
 	json_object_set_new(o, "balloon", json_null());
 	json_object_set_new(o, "drives", drives);
@@ -195,7 +232,7 @@ json_t *vm_config_to_json_obj(const struct vm_config *cfg)
 	json_object_set_new(o, "metrics", metrics_to_json(&cfg->metrics));
 	json_object_set_new(o, "memory-hotplug", json_null());
 	json_object_set_new(o, "mmds-config", json_null());
-	json_object_set_new(o, "network-interfaces", json_array());
+	json_object_set_new(o, "network-interfaces", nets);
 	json_object_set_new(o, "pmem", json_array());
 	json_object_set_new(o, "vsock", json_null());
 	json_object_set_new(o, "entropy",

@@ -60,6 +60,17 @@ int drive_from_json(const json_t *j, const char *what, struct drive_config *d,
 		    char *err, size_t errlen);
 json_t *drive_to_json(const struct drive_config *d);
 
+/* NetworkInterface; fills @n on success. @what names it in errors. */
+int net_from_json(const json_t *j, const char *what, struct net_config *n,
+		  char *err, size_t errlen);
+json_t *net_to_json(const struct net_config *n);
+/* PartialNetworkInterface: the id and the rate limiters given (each
+ * *@has_* false: not given). */
+int net_patch_from_json(const json_t *j, char id[CONFIG_ID_MAX + 1],
+			struct rate_limiter_config *rx, bool *has_rx,
+			struct rate_limiter_config *tx, bool *has_tx, char *err,
+			size_t errlen);
+
 /* PartialDrive: the id, and the new backing file (NULL: unchanged), which
  * points into @j. */
 /* PATCH /drives/{id}: the id, a new path (*@path NULL: none), a new rate

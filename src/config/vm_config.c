@@ -110,6 +110,54 @@ int vm_config_validate_machine(const struct machine_config *m, char *err,
 	return 0;
 }
 
+/* A name the kernel takes for an interface (dev_valid_name()). */
+static bool ifname_valid(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0 || len > CONFIG_IFNAME_MAX || !strcmp(n, ".") ||
+	    !strcmp(n, ".."))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (n[i] == '/' || n[i] == ':' || n[i] <= ' ' || n[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int vm_config_validate_nets(const struct vm_config *cfg, char *err,
+			    size_t errlen)
+{
+	static const uint8_t zero[6];
+
+	if (cfg->nr_nets < 0 || cfg->nr_nets > CONFIG_MAX_NETS)
+		fail("too many network interfaces (at most %d)", CONFIG_MAX_NETS);
+	for (int i = 0; i < cfg->nr_nets; i++) {
+		const struct net_config *n = &cfg->nets[i];
+
+		if (!n->id[0])
+			fail("network interface %d has no id", i);
+		if (!ifname_valid(n->host_dev_name))
+			fail("network interface '%s': '%s' is not a TAP device name (1 to %d characters, no '/', ':' or spaces)",
+			     n->id, n->host_dev_name, CONFIG_IFNAME_MAX);
+		if (n->has_mac && ((n->mac[0] & 1) || !memcmp(n->mac, zero, 6)))
+			fail("network interface '%s': the MAC address must be unicast and not zero",
+			     n->id);
+		for (int j = 0; j < i; j++) {
+			const struct net_config *o = &cfg->nets[j];
+
+			if (!strcmp(o->id, n->id))
+				fail("network interface id '%s' is used twice", n->id);
+			if (!strcmp(o->host_dev_name, n->host_dev_name))
+				fail("network interfaces '%s' and '%s' use the same TAP '%s'",
+				     o->id, n->id, n->host_dev_name);
+			if (n->has_mac && o->has_mac && !memcmp(o->mac, n->mac, 6))
+				fail("network interfaces '%s' and '%s' have the same MAC address",
+				     o->id, n->id);
+		}
+	}
+	return 0;
+}
+
 int vm_config_validate_drives(const struct vm_config *cfg, char *err,
 			      size_t errlen)
 {
@@ -144,6 +192,8 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	if (!cfg->boot.kernel_image_path || !*cfg->boot.kernel_image_path)
 		fail("no kernel given");
 	ret = vm_config_validate_drives(cfg, err, errlen);
+	if (!ret)
+		ret = vm_config_validate_nets(cfg, err, errlen);
 	if (ret)
 		return ret;
 	if (cfg->serial.mode == SERIAL_FILE &&

@@ -65,6 +65,19 @@ struct drive_config {
 	struct rate_limiter_config rate_limiter;
 };
 
+#define CONFIG_MAX_NETS	  4
+#define CONFIG_IFNAME_MAX 15 /* IFNAMSIZ less its NUL */
+
+/* A virtio-net interface (Firecracker's NetworkInterface). No strings to
+ * free: a struct copy copies it. */
+struct net_config {
+	char id[CONFIG_ID_MAX + 1];			  /* iface_id */
+	char host_dev_name[CONFIG_IFNAME_MAX + 1];	  /* the TAP */
+	uint8_t mac[6];					  /* guest_mac */
+	bool has_mac; /* else figment makes one up from the id */
+	struct rate_limiter_config rx_rate_limiter, tx_rate_limiter;
+};
+
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 
 struct serial_config {
@@ -116,6 +129,8 @@ struct vm_config {
 	struct boot_source_config boot;
 	struct drive_config drives[CONFIG_MAX_DRIVES];
 	int nr_drives;
+	struct net_config nets[CONFIG_MAX_NETS];
+	int nr_nets;
 	bool entropy; /* virtio-rng */
 	struct rate_limiter_config entropy_rate_limiter;
 	struct serial_config serial;
@@ -143,6 +158,10 @@ int vm_config_validate_machine(const struct machine_config *m, char *err,
 			       size_t errlen);
 int vm_config_validate_drives(const struct vm_config *cfg, char *err,
 			      size_t errlen);
+/* Interfaces: ids, TAP names and MACs each used once, TAP names a
+ * kernel would take, MACs unicast and not zero. */
+int vm_config_validate_nets(const struct vm_config *cfg, char *err,
+			    size_t errlen);
 
 /*
  * Checks what can be checked without KVM or files (ranges, required fields).

@@ -8,6 +8,8 @@
  * lists as a filter file to start a custom one from.
  */
 #include <sys/ioctl.h>
+
+#include <linux/if_tun.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/kvm.h>
@@ -73,9 +75,9 @@
 static struct seccomp_rule vmm_rules[] = {
 	COMMON_RULES,
 	CALL(brk, "malloc: all threads share the main arena"),
-	CALL(read, "eventfds, signalfd, timerfds, console input, files"),
+	CALL(read, "eventfds, signalfd, timerfds, console input, files, TAP frames"),
 	CALL(readv, "console and file input"),
-	CALL(writev, "console output"),
+	CALL(writev, "console output, TAP frames (virtio-net transmit)"),
 	CALL(pread64, "disk images, snapshot state"),
 	CALL(pwrite64, "disk images, snapshot files"),
 	CALL(preadv, "virtio-blk reads"),
@@ -113,6 +115,7 @@ static struct seccomp_rule vmm_rules[] = {
 	IOCTL(KVM_GET_PIT2, "snapshot: PIT"),
 	IOCTL(KVM_CHECK_EXTENSION, "snapshot: what the host can save"),
 	IOCTL(BLKGETSIZE64, "PATCH /drives with a block device"),
+	IOCTL(TUNSETOFFLOAD, "virtio-net: the offloads a guest accepted, at its activation"),
 	IOCTL(TCGETS, "console: is it a terminal, its mode"),
 	IOCTL(TCSETS, "console: raw mode on, and off at exit"),
 	IOCTL(TCSETSW, "console: mode restored at exit"),

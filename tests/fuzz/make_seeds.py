@@ -188,3 +188,25 @@ snap_seed("vcpus", 2, [(0x100, i, vcpu) for i in range(4)] +
           fms=0x00a50f00)
 snap_seed("crc_fixup", 1 | 8, [(5, 1, b"\xaa" * 24), (5, 2, b"\x55" * 9),
                                (6, 0, struct.pack("<I", 40) + b"x" * 40)])
+
+
+def net_seed(name, features, qexp, frame_len, rx_bufs, tx_chain):
+    """fuzz_virtio_net: features, queue sizes, a frame length, then guest
+    RAM with the receive ring at 0 (buffers from 0x10000) and the transmit
+    ring at 0x4000 (its chain from 0x20000)."""
+    ram = Ram(0x30000)
+    descs = [desc(0x10000 + 0x1000 * i, n, F_WRITE) for i, n in enumerate(rx_bufs)]
+    rings(ram, descs, list(range(len(rx_bufs))), 0, 0x1000)
+    tx = []
+    for i, n in enumerate(tx_chain):
+        last = i == len(tx_chain) - 1
+        tx.append(desc(0x20000 + 0x1000 * i, n, 0 if last else F_NEXT, i + 1))
+    rings(ram, tx, [0], 0x4000, 0x5000)
+    head = struct.pack("<Q", features) + bytes(qexp) + struct.pack(">H", frame_len)
+    write("fuzz_virtio_net", name, head + ram.trimmed())
+
+
+ALL_NET = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 5) | (0xf << 7) | (0x7 << 11) | (1 << 15) | (1 << 16)
+net_seed("mergeable", ALL_NET, [4, 4], 1000, [512, 512, 512], [12, 100])
+net_seed("plain", 1 << 5, [3, 3], 1500, [4096], [12, 40, 20])
+net_seed("short_chain", ALL_NET, [4, 2], 20, [8], [6])

@@ -527,3 +527,93 @@ def test_vm_with_a_drive_restores_with_it_and_a_missing_drive_is_refused(figment
         _wait_count(out2, 3, p2)
     finally:
         _stop(p2)
+
+
+def _tap(name):
+    return subprocess.run(["ip", "tuntap", "add", name, "mode", "tap"],
+                          capture_output=True).returncode == 0
+
+
+def _attached_taps(pid):
+    """The TAPs process @pid holds (tun's fdinfo names its interface)."""
+    taps = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                for line in f:
+                    if line.startswith("iff:"):
+                        taps.add(line.split()[1])
+        except OSError:
+            pass
+    return taps
+
+
+def test_vm_with_an_interface_restores_onto_its_tap_or_an_override(figment, guest, tmp_path):
+    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
+        pytest.skip("needs root and /dev/net/tun for TAP devices")
+    taps = ["figsnap0", "figsnap1"]
+    for t in taps:
+        subprocess.run(["ip", "tuntap", "del", t, "mode", "tap"], capture_output=True)
+        assert _tap(t), t
+    try:
+        cfg = tmp_path / "vm.json"
+        cfg.write_text(json.dumps({
+            "boot-source": {"kernel_image_path": guest("counter.bin")},
+            "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+            "network-interfaces": [{"iface_id": "eth0", "host_dev_name": taps[0],
+                                    "guest_mac": "06:00:ac:10:00:02"}]}))
+        sock, out = str(tmp_path / "n.sock"), str(tmp_path / "n.out")
+        p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
+                             stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
+                             stderr=subprocess.STDOUT)
+        try:
+            _wait_sock(sock, p)
+            _wait_count(out, 2, p)
+            assert _attached_taps(p.pid) == {taps[0]}
+            st, b = _api(sock, "GET", "/vm/config")
+            assert b["network-interfaces"][0]["host_dev_name"] == taps[0], b
+            snap = tmp_path / "snap"
+            assert _snapshot(figment, sock, snap).returncode == 0
+        finally:
+            p.kill()
+            p.wait()
+        # the same TAP again
+        rout = str(tmp_path / "r.out")
+        r = _restore(figment, snap, rout)
+        try:
+            _wait_count(rout, 3, r)
+            assert _attached_taps(r.pid) == {taps[0]}
+        finally:
+            assert _stop(r) == STOPPED
+        # another TAP, from the command line and through the API
+        rout = str(tmp_path / "o.out")
+        r = _restore(figment, snap, rout, "--net", f"id=eth0,tap={taps[1]}")
+        try:
+            _wait_count(rout, 3, r)
+            assert _attached_taps(r.pid) == {taps[1]}
+        finally:
+            assert _stop(r) == STOPPED
+        res = run([figment, "run", "--restore", str(snap), "--net", "id=eth9,tap=x"], timeout=30)
+        assert res.returncode == CONFIG and "no network interface 'eth9'" in res.stderr, res.stderr
+        sock2, out2 = str(tmp_path / "l.sock"), str(tmp_path / "l.out")
+        p2 = subprocess.Popen([figment, "--api-sock", sock2], stdin=subprocess.DEVNULL,
+                              stdout=open(out2, "wb"), stderr=subprocess.STDOUT)
+        try:
+            _wait_sock(sock2, p2)
+            body = {"snapshot_path": str(snap / "state"), "mem_file_path": str(snap / "memory"),
+                    "resume_vm": True,
+                    "network_overrides": [{"iface_id": "eth0", "host_dev_name": "figsnapgone"}]}
+            st, b = _api(sock2, "PUT", "/snapshot/load", body)
+            assert st == 400 and "figsnapgone" in b["fault_message"], b
+            body["network_overrides"][0]["host_dev_name"] = taps[1]
+            assert _api(sock2, "PUT", "/snapshot/load", body)[0] == 204
+            _wait_count(out2, 3, p2)
+            assert _attached_taps(p2.pid) == {taps[1]}
+        finally:
+            _stop(p2)
+        # the snapshot's TAP gone: a clear error, no VM
+        subprocess.run(["ip", "tuntap", "del", taps[0], "mode", "tap"], capture_output=True)
+        _restore_fails(figment, snap, ["eth0", taps[0], "no network device"])
+    finally:
+        for t in taps:
+            subprocess.run(["ip", "tuntap", "del", t, "mode", "tap"], capture_output=True)

@@ -293,7 +293,11 @@ Test(api, errors_like_firecracker)
 	cr_assert(strstr(body, "not supported"), "%s", body);
 	cr_assert_eq(call("PUT", "/network-interfaces/eth0", "{}", body,
 			  sizeof(body)), 400);
-	cr_assert(strstr(body, "not supported"), "%s", body);
+	cr_assert(strstr(body, "iface_id"), "%s", body);
+	cr_assert_eq(call("PUT", "/network-interfaces/eth0",
+			  "{\"iface_id\": \"eth0\", \"host_dev_name\": \"nosuchtap9\"}",
+			  body, sizeof(body)), 400);
+	cr_assert(strstr(body, "no network device 'nosuchtap9'"), "%s", body);
 	cr_assert_eq(call("PUT", "/boot-source", "{\"kernel_image_path\": 1", body,
 			  sizeof(body)), 400);
 	cr_assert(strstr(body, "invalid JSON"), "%s", body);

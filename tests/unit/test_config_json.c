@@ -345,7 +345,11 @@ Test(config_json, document_errors)
 		       "unknown field `bogus`");
 	expect_doc_err("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
 		       " \"network-interfaces\": [{\"iface_id\": \"eth0\"}]}",
-		       "`network-interfaces` is not supported");
+		       "host_dev_name");
+	expect_doc_err("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		       " \"network-interfaces\": [{\"iface_id\": \"a\", \"host_dev_name\": \"t\","
+		       " \"guest_mac\": \"ff:ff:ff:ff:ff:ff\"}]}",
+		       "unicast");
 	expect_doc_err("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
 		       " \"balloon\": {\"amount_mib\": 1}}",
 		       "`balloon` is not supported");

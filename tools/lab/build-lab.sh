@@ -45,7 +45,7 @@ QEMU=${FIGMENT_LAB_QEMU:-/usr/bin/qemu-system-x86_64}
 QEMU_FIRMWARE="bios-microvm.bin qboot.rom"
 
 # base.cpio: busybox, lab init, kvm modules.
-LAB_MODULES="irqbypass kvm kvm-amd"
+LAB_MODULES="irqbypass kvm kvm-amd tun"
 mods=""
 for m in $LAB_MODULES; do
 	f=$(modinfo -k "$CLOUD_KVER" -n "$m" 2>/dev/null) || fig_die "module $m not found for $CLOUD_KVER"

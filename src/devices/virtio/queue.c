@@ -303,6 +303,31 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 	return 0;
 }
 
+int virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *lens,
+		 unsigned int n)
+{
+	if (!q->ready || q->broken)
+		return -EIO;
+	if (n > q->inflight)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		struct vring_used_elem e = { .id = htole32(heads[i]),
+					     .len = htole32(lens[i]) };
+
+		memcpy(q->used + USED_RING +
+			       8 * (uint64_t)((uint16_t)(q->used_idx + i) &
+					      (q->size - 1)),
+		       &e, sizeof(e));
+	}
+	guest_memory_mark_dirty(q->mem, q->used_gpa, USED_BYTES(q->size));
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	q->inflight -= n;
+	/* Release: the elements are visible before the index that covers
+	 * them. */
+	store16(q->used + USED_IDX, q->used_idx);
+	return 0;
+}
+
 bool virtq_should_notify(struct virtq *q)
 {
 	uint16_t old, used_event;

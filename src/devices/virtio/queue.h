@@ -120,6 +120,15 @@ void virtq_unpop(struct virtq *q);
 int virtq_push(struct virtq *q, uint16_t head, uint32_t len);
 
 /*
+ * Returns @n chains at once (@heads[i] with @lens[i] bytes written), made
+ * visible to the driver by one used-index update: a packet spread over
+ * several buffers (virtio-net's mergeable RX) appears whole or not at all.
+ * 0, or as virtq_push().
+ */
+int virtq_push_n(struct virtq *q, const uint16_t *heads, const uint32_t *lens,
+		 unsigned int n);
+
+/*
  * After one or more pushes: true when the driver wants a used-buffer
  * interrupt (VRING_AVAIL_F_NO_INTERRUPT, or used_event with EVENT_IDX).
  */

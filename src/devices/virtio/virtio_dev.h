@@ -70,7 +70,10 @@ struct virtio_dev_ops {
 	/* The driver kicked queue @qidx (ready, device active). Serves it,
 	 * usually with virtio_serve_queue(). */
 	void (*queue_notify)(struct virtio_dev *dev, unsigned int qidx);
-	/* Optional: device-specific state back to power-on (status 0). */
+	/* Optional: device-specific state back to power-on (status 0). Runs
+	 * on the thread that wrote the status, a vCPU's, whose seccomp filter
+	 * allows no I/O: memory only; what needs a system call (a timer
+	 * disarmed) belongs in deactivate. */
 	void (*reset)(struct virtio_dev *dev);
 	/* Optional: the device's own state in a snapshot, after the common
 	 * part (virtio_persist.c); restore checks it as guest-controlled. */

@@ -13,6 +13,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "devices/virtio/blk/blk.h"
+#include "devices/virtio/net/net.h"
 #include "devices/virtio/rng/rng.h"
 #include "util/log.h"
 
@@ -339,6 +340,12 @@ static int list_slots(struct virtio_devices *vd, const struct vm_config *cfg,
 			snprintf(name, sizeof(name), "drive '%s'", id);
 			ret = device_list_add_named(list, &virtio_mmio_device_ops,
 						    &s->mmio, name, "drive", id);
+		} else if (i < cfg->nr_drives + cfg->nr_nets) {
+			const char *id = cfg->nets[i - cfg->nr_drives].id;
+
+			snprintf(name, sizeof(name), "interface '%s'", id);
+			ret = device_list_add_named(list, &virtio_mmio_device_ops,
+						    &s->mmio, name, "net", id);
 		} else {
 			snprintf(name, sizeof(name), "virtio-%s",
 				 s->dev->ops->name);
@@ -371,7 +378,13 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 			 CONFIG_MAX_DRIVES);
 		return -EINVAL;
 	}
-	total = cfg->nr_drives + (cfg->entropy ? 1 : 0);
+	if (cfg->nr_nets < 0 || cfg->nr_nets > CONFIG_MAX_NETS) {
+		snprintf(err, errlen, "too many network interfaces (at most %d)",
+			 CONFIG_MAX_NETS);
+		return -EINVAL;
+	}
+	/* drives (the root first), interfaces, then the entropy device */
+	total = cfg->nr_drives + cfg->nr_nets + (cfg->entropy ? 1 : 0);
 	if (total > LAYOUT_VIRTIO_MAX_DEVICES) {
 		snprintf(err, errlen,
 			 "%d virtio devices requested, at most %d fit (one "
@@ -390,6 +403,12 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 			ret = virtio_blk_create(&cfg->drives[order[i]],
 						&vm->mem, &dev, err, errlen);
 			rl = &cfg->drives[order[i]].rate_limiter;
+		} else if (i < cfg->nr_drives + cfg->nr_nets) {
+			const struct net_config *n =
+				&cfg->nets[i - cfg->nr_drives];
+
+			ret = virtio_net_create(n, &vm->mem, &dev, err, errlen);
+			rl = &n->tx_rate_limiter; /* rx: the device's own */
 		} else {
 			ret = virtio_rng_create(&vm->mem, &dev);
 			if (ret)

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * virtio-net against a hostile guest and a hostile backend: the input is
+ * guest RAM (rings, descriptors, headers), negotiated features, and frames
+ * the "TAP" (a SOCK_SEQPACKET pair) delivers. Transmit and receive both
+ * run; anything that reaches the backend must be a header plus at most
+ * VIRTIO_NET_MAX_FRAME bytes, and the device never crashes or reads out of
+ * guest RAM (ASan).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+
+#include "devices/virtio/mmio.h"
+#include "devices/virtio/net/net.h"
+#include "support/virtio_test_host.h"
+
+#define RAM (1u << 18)
+
+static uint8_t *ram;
+static struct guest_memory mem;
+static struct virtio_mmio mt;
+
+static void wr(uint64_t off, uint32_t v)
+{
+	virtio_mmio_write(&mt, off, (const uint8_t *)&v, 4);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME + 64];
+	struct net_config n = { .id = "fuzz" };
+	struct virtio_test_host th;
+	struct virtio_dev *dev;
+	uint64_t features;
+	char err[256];
+	int sv[2];
+	ssize_t got;
+
+	if (size < 12)
+		return 0;
+	if (!ram) {
+		ram = aligned_alloc(4096, RAM);
+		guest_memory_init_from(&mem, 0, ram, RAM);
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv))
+		abort();
+	if (virtio_net_create_on(&n, sv[0], false, &mem, &dev, err,
+				 sizeof(err)))
+		abort();
+	virtio_mmio_init(&mt, dev);
+	virtio_test_host_attach(&th, dev);
+	memset(ram, 0, RAM);
+	memcpy(ram, data + 12, size - 12 < RAM ? size - 12 : RAM);
+
+	/* data[0..7]: the driver's features (VERSION_1 always) */
+	memcpy(&features, data, 8);
+	features = (features & dev->device_features) | (1ULL << VIRTIO_F_VERSION_1);
+	wr(VIRTIO_MMIO_STATUS, 1);
+	wr(VIRTIO_MMIO_STATUS, 3);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr(VIRTIO_MMIO_STATUS, 0xb);
+	for (uint32_t q = 0; q < 2; q++) {
+		wr(VIRTIO_MMIO_QUEUE_SEL, q);
+		wr(VIRTIO_MMIO_QUEUE_NUM, 1u << (data[8 + q] % 9));
+		wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x4000 * q);
+		wr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, 0x4000 * q + 0x1000);
+		wr(VIRTIO_MMIO_QUEUE_USED_LOW, 0x4000 * q + 0x2000);
+		wr(VIRTIO_MMIO_QUEUE_READY, 1);
+	}
+	wr(VIRTIO_MMIO_STATUS, 0xf);
+
+	/* the backend delivers frames of the sizes data[10..11] say, from
+	 * tiny (shorter than a header) to the largest */
+	for (int i = 0; i < 3; i++) {
+		size_t len = ((size_t)data[10 + (i & 1)] << 8 | data[11]) % sizeof(frame);
+
+		memset(frame, i, len);
+		if (len)
+			send(sv[1], frame, len, 0);
+	}
+	virtio_test_host_fire(&th, dev, sv[0]);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1); /* transmit */
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0); /* receive buffers */
+	while ((got = recv(sv[1], frame, sizeof(frame), MSG_DONTWAIT)) >= 0)
+		if (got < VIRTIO_NET_HDR_LEN ||
+		    got > VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME)
+			abort();
+	wr(VIRTIO_MMIO_STATUS, 0); /* reset with whatever is in flight */
+	virtio_dev_destroy(dev);
+	close(sv[1]);
+	return 0;
+}
