@@ -29,12 +29,19 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
         bench fuzz fuzz-campaign fuzz-replay clean format
 
 all: figment
-figment: $(BUILD)/figment $(BUILD)/figment-uffd-handler $(BUILD)/figment-test
+figment: $(BUILD)/figment $(BUILD)/figment-uffd-handler $(BUILD)/figment-test \
+         $(BUILD)/figment-slirp
 
 # The page-fault handler for snapshot restores with the Uffd backend.
 $(BUILD)/figment-uffd-handler: tools/uffd/uffd-handler.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FIG_CFLAGS) $(LDFLAGS) $(STATIC) -o $@ $< -ljansson
+
+# User-mode networking with libslirp, a process of its own: Debian has
+# libslirp only as a shared library (with GLib), so this one is dynamic.
+$(BUILD)/figment-slirp: tools/slirp/figment-slirp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FIG_CFLAGS) -I/usr/include/slirp $(LDFLAGS) -o $@ $< -lslirp -lseccomp
 
 # Everything but main.c is built once into one library that the binaries
 # (figment, the unit tests) link.

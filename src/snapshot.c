@@ -348,7 +348,8 @@ static int override_drives(struct vm_config *cfg,
 	return 0;
 }
 
-/* Points the interfaces @opts names at their new TAPs. */
+/* Points the interfaces @opts names at their new TAPs (or user-mode
+ * backends). */
 static int override_nets(struct vm_config *cfg,
 			 const struct snapshot_restore_opts *opts, char *err,
 			 size_t errlen)
@@ -367,6 +368,11 @@ static int override_nets(struct vm_config *cfg,
 		}
 		memcpy(cfg->nets[k].host_dev_name, o->host_dev_name,
 		       sizeof(o->host_dev_name));
+		/* the backend too: a user-mode interface may come back on a
+		 * TAP (network_overrides) or the other way (--net) */
+		cfg->nets[k].backend = o->backend;
+		memcpy(cfg->nets[k].hostfwd, o->hostfwd, sizeof(o->hostfwd));
+		cfg->nets[k].nr_hostfwd = o->nr_hostfwd;
 	}
 	/* two interfaces on one TAP now? */
 	return vm_config_validate_nets(cfg, err, errlen);

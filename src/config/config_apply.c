@@ -119,13 +119,17 @@ static int apply_net(struct vm_config *cfg, const char *path_id,
 	ret = vm_config_validate_nets(&tmp, err, errlen);
 	if (ret)
 		return ret;
-	/* As Firecracker: a TAP that cannot be opened fails this call. */
-	fd = tap_open(n.host_dev_name, why, sizeof(why));
-	if (fd < 0) {
-		snprintf(err, errlen, "network interface '%s': %s", n.id, why);
-		return fd;
+	/* As Firecracker: a TAP that cannot be opened fails this call. (A
+	 * user-mode interface's helper starts at InstanceStart.) */
+	if (n.backend == NET_BACKEND_TAP) {
+		fd = tap_open(n.host_dev_name, why, sizeof(why));
+		if (fd < 0) {
+			snprintf(err, errlen, "network interface '%s': %s",
+				 n.id, why);
+			return fd;
+		}
+		close(fd);
 	}
-	close(fd);
 	cfg->nets[i] = n;
 	cfg->nr_nets = tmp.nr_nets;
 	return 0;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/net_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config_json.h"
@@ -51,6 +53,88 @@ void net_config_mac(const struct net_config *n, uint8_t mac[6])
 	mac[5] = (uint8_t)h;
 }
 
+/* A port 1..65535 from [@s, @end); 0 when it is not one. */
+static uint16_t port_parse(const char *s, const char *end)
+{
+	unsigned long v = 0;
+
+	if (s == end || end - s > 5)
+		return 0;
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	return v <= 65535 ? (uint16_t)v : 0;
+}
+
+int net_hostfwd_parse(const char *s, struct net_hostfwd *f)
+{
+	const char *colon, *dash, *gcolon;
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	memset(f, 0, sizeof(*f));
+	if (!strncmp(s, "tcp:", 4))
+		s += 4;
+	else if (!strncmp(s, "udp:", 4))
+		s += 4, f->udp = true;
+	else if (*s == ':')
+		s++; /* QEMU's ":hostport-..." is TCP */
+	colon = strchr(s, ':');
+	dash = strchr(s, '-');
+	if (!colon || !dash || dash < colon)
+		return -EINVAL;
+	if (colon > s) {
+		if ((size_t)(colon - s) >= sizeof(addr))
+			return -EINVAL;
+		memcpy(addr, s, (size_t)(colon - s));
+		addr[colon - s] = '\0';
+		if (inet_pton(AF_INET, addr, &a) != 1)
+			return -EINVAL;
+		f->host_addr = a.s_addr;
+	}
+	f->host_port = port_parse(colon + 1, dash);
+	gcolon = strchr(dash + 1, ':');
+	if (!gcolon)
+		return -EINVAL;
+	/* the guest's address, when given, must be the one it has */
+	if (gcolon > dash + 1 &&
+	    ((size_t)(gcolon - dash - 1) != strlen(NET_USER_GUEST_IP) ||
+	     strncmp(dash + 1, NET_USER_GUEST_IP, strlen(NET_USER_GUEST_IP))))
+		return -EINVAL;
+	f->guest_port = port_parse(gcolon + 1, gcolon + 1 + strlen(gcolon + 1));
+	return f->host_port && f->guest_port ? 0 : -EINVAL;
+}
+
+void net_hostfwd_format(const struct net_hostfwd *f, char buf[48])
+{
+	struct in_addr a = { .s_addr = f->host_addr ? f->host_addr
+						    : htonl(INADDR_LOOPBACK) };
+	char addr[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, addr, sizeof(addr));
+	snprintf(buf, 48, "%s:%s:%u-:%u", f->udp ? "udp" : "tcp", addr,
+		 f->host_port, f->guest_port);
+}
+
+int net_backend_parse(const char *s, enum net_backend_kind *out)
+{
+	if (!strcmp(s, "on") || !strcmp(s, "passt"))
+		*out = NET_BACKEND_PASST;
+	else if (!strcmp(s, "slirp"))
+		*out = NET_BACKEND_SLIRP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *net_backend_name(enum net_backend_kind k)
+{
+	return k == NET_BACKEND_PASST ? "passt" :
+	       k == NET_BACKEND_SLIRP ? "slirp" : "tap";
+}
+
 #define fail(...)                                    \
 	do {                                         \
 		snprintf(err, errlen, __VA_ARGS__); \
@@ -62,6 +146,7 @@ int net_config_parse(const char *spec, struct net_config *n, char *err,
 		     size_t errlen)
 {
 	bool seen_id = false, seen_tap = false, seen_mac = false;
+	bool seen_user = false;
 	const char *p = spec;
 
 	memset(n, 0, sizeof(*n));
@@ -100,8 +185,21 @@ int net_config_parse(const char *spec, struct net_config *n, char *err,
 				     val);
 			n->has_mac = true;
 			seen_mac = true;
+		} else if (klen == 4 && !strncmp(p, "user", 4) && !seen_user) {
+			if (net_backend_parse(val, &n->backend))
+				fail("user '%s': say user=on (the default backend, passt), user=passt or user=slirp",
+				     val);
+			seen_user = true;
+		} else if (klen == 7 && !strncmp(p, "hostfwd", 7)) {
+			if (n->nr_hostfwd == CONFIG_MAX_HOSTFWDS)
+				fail("at most %d hostfwd=... per interface",
+				     CONFIG_MAX_HOSTFWDS);
+			if (net_hostfwd_parse(val, &n->hostfwd[n->nr_hostfwd]))
+				fail("hostfwd '%s': write [tcp|udp]:[hostaddr]:hostport-[%s]:guestport",
+				     val, NET_USER_GUEST_IP);
+			n->nr_hostfwd++;
 		} else {
-			fail("network option '%.*s' is unknown or given twice (known: id, tap, mac)",
+			fail("network option '%.*s' is unknown or given twice (known: id, tap, mac, user, hostfwd)",
 			     (int)klen, p);
 		}
 		p = *end ? end + 1 : end;
@@ -110,8 +208,11 @@ int net_config_parse(const char *spec, struct net_config *n, char *err,
 	}
 	if (!seen_id)
 		fail("network interface has no id (id=...)");
-	if (!seen_tap)
-		fail("network interface '%s' has no tap=... (the TAP device to use)",
+	if (seen_tap == seen_user)
+		fail("network interface '%s' needs either tap=... (a TAP device) or user=on (user-mode networking)",
+		     n->id);
+	if (n->nr_hostfwd && !seen_user)
+		fail("network interface '%s': hostfwd=... is for user=on interfaces",
 		     n->id);
 	return 0;
 }

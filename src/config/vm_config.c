@@ -124,6 +124,42 @@ static bool ifname_valid(const char *n)
 	return true;
 }
 
+/* A host port of interface @i forwarded twice (here or by an earlier
+ * interface): only one can have it. */
+static bool hostfwd_clash(const struct vm_config *cfg, int i, char *err,
+			  size_t errlen)
+{
+	const struct net_config *n = &cfg->nets[i];
+
+	if (n->nr_hostfwd < 0 || n->nr_hostfwd > CONFIG_MAX_HOSTFWDS) {
+		snprintf(err, errlen, "network interface '%s': at most %d port forwards",
+			 n->id, CONFIG_MAX_HOSTFWDS);
+		return true;
+	}
+	for (int k = 0; k < n->nr_hostfwd; k++) {
+		const struct net_hostfwd *f = &n->hostfwd[k];
+
+		if (!f->host_port || !f->guest_port) {
+			snprintf(err, errlen, "network interface '%s': a port forward needs both ports",
+				 n->id);
+			return true;
+		}
+		for (int j = 0; j <= i; j++) {
+			const struct net_config *o = &cfg->nets[j];
+
+			for (int l = 0; l < (j == i ? k : o->nr_hostfwd); l++)
+				if (o->hostfwd[l].udp == f->udp &&
+				    o->hostfwd[l].host_port == f->host_port) {
+					snprintf(err, errlen, "host %s port %u is forwarded twice",
+						 f->udp ? "UDP" : "TCP",
+						 f->host_port);
+					return true;
+				}
+		}
+	}
+	return false;
+}
+
 int vm_config_validate_nets(const struct vm_config *cfg, char *err,
 			    size_t errlen)
 {
@@ -136,7 +172,14 @@ int vm_config_validate_nets(const struct vm_config *cfg, char *err,
 
 		if (!n->id[0])
 			fail("network interface %d has no id", i);
-		if (!ifname_valid(n->host_dev_name))
+		if (n->backend != NET_BACKEND_TAP) {
+			if (n->host_dev_name[0])
+				fail("network interface '%s': a user-mode interface has no TAP",
+				     n->id);
+		} else if (n->nr_hostfwd) {
+			fail("network interface '%s': port forwards are for user-mode interfaces",
+			     n->id);
+		} else if (!ifname_valid(n->host_dev_name))
 			fail("network interface '%s': '%s' is not a TAP device name (1 to %d characters, no '/', ':' or spaces)",
 			     n->id, n->host_dev_name, CONFIG_IFNAME_MAX);
 		if (n->has_mac && ((n->mac[0] & 1) || !memcmp(n->mac, zero, 6)))
@@ -147,13 +190,17 @@ int vm_config_validate_nets(const struct vm_config *cfg, char *err,
 
 			if (!strcmp(o->id, n->id))
 				fail("network interface id '%s' is used twice", n->id);
-			if (!strcmp(o->host_dev_name, n->host_dev_name))
+			if (n->backend == NET_BACKEND_TAP &&
+			    o->backend == NET_BACKEND_TAP &&
+			    !strcmp(o->host_dev_name, n->host_dev_name))
 				fail("network interfaces '%s' and '%s' use the same TAP '%s'",
 				     o->id, n->id, n->host_dev_name);
 			if (n->has_mac && o->has_mac && !memcmp(o->mac, n->mac, 6))
 				fail("network interfaces '%s' and '%s' have the same MAC address",
 				     o->id, n->id);
 		}
+		if (hostfwd_clash(cfg, i, err, errlen))
+			return -EINVAL;
 	}
 	return 0;
 }

@@ -68,11 +68,34 @@ struct drive_config {
 #define CONFIG_MAX_NETS	  4
 #define CONFIG_IFNAME_MAX 15 /* IFNAMSIZ less its NUL */
 
+#define CONFIG_MAX_HOSTFWDS 8
+
+/* Where an interface's frames go: a TAP (Firecracker's only kind), or a
+ * user-mode network stack on the host, no privileges needed (see
+ * devices/virtio/net/net_backend.h). */
+enum net_backend_kind {
+	NET_BACKEND_TAP,
+	NET_BACKEND_PASST, /* passt, a process of its own (the default) */
+	NET_BACKEND_SLIRP, /* libslirp, in figment, on a thread of its own */
+};
+
+/* A user-mode port forward, QEMU's hostfwd: connections to host_addr:
+ * host_port reach the guest's port guest_port. Addresses in network order;
+ * host_addr 0 is 127.0.0.1 (figment's default: QEMU's is every address). */
+struct net_hostfwd {
+	bool udp;
+	uint32_t host_addr;
+	uint16_t host_port, guest_port;
+};
+
 /* A virtio-net interface (Firecracker's NetworkInterface). No strings to
  * free: a struct copy copies it. */
 struct net_config {
 	char id[CONFIG_ID_MAX + 1];			  /* iface_id */
+	enum net_backend_kind backend;
 	char host_dev_name[CONFIG_IFNAME_MAX + 1];	  /* the TAP */
+	struct net_hostfwd hostfwd[CONFIG_MAX_HOSTFWDS];  /* user mode */
+	int nr_hostfwd;
 	uint8_t mac[6];					  /* guest_mac */
 	bool has_mac; /* else figment makes one up from the id */
 	struct rate_limiter_config rx_rate_limiter, tx_rate_limiter;

@@ -210,3 +210,14 @@ ALL_NET = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 5) | (0xf << 7) | (0x7 << 11) |
 net_seed("mergeable", ALL_NET, [4, 4], 1000, [512, 512, 512], [12, 100])
 net_seed("plain", 1 << 5, [3, 3], 1500, [4096], [12, 40, 20])
 net_seed("short_chain", ALL_NET, [4, 2], 20, [8], [6])
+
+
+def user_net_seed(name, cut, frames, tail=b""):
+    """fuzz_user_net: how the stream is cut, then length-prefixed frames."""
+    data = bytes([cut]) + b"".join(struct.pack(">I", len(f)) + f for f in frames) + tail
+    write("fuzz_user_net", name, data)
+
+
+user_net_seed("two_frames", 3, [b"\x11" * 60, b"\x22" * 1500])
+user_net_seed("torn", 0, [b"\x33" * 64], struct.pack(">I", 100) + b"x" * 10)
+user_net_seed("bad_length", 9, [b"\x44" * 14], struct.pack(">I", 0x7fffffff))

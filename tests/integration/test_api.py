@@ -540,6 +540,35 @@ def test_drive_rules(fc):
     assert len(cfg["drives"]) == 16
 
 
+def test_user_mode_interface_rules(fc):
+    """figment's `user_net` field (no TAP, no root): accepted, shown back
+    with its forwards spelled out, and every bad form refused with a 400."""
+    c = fc.client
+    ok = {"iface_id": "u0", "user_net": {"backend": "slirp",
+                                          "hostfwd": ["tcp::2222-:22", "udp:127.0.0.1:5353-10.0.2.15:53"]}}
+    r = c.request("PUT", "/network-interfaces/u0", ok)
+    assert r.status == 204, r.body
+    assert c.request("PUT", "/network-interfaces/u1", {"iface_id": "u1", "user_net": {}}).status == 204
+    nets = c.request("GET", "/vm/config").json()["network-interfaces"]
+    assert nets[0] == {"iface_id": "u0", "user_net": {
+        "backend": "slirp", "hostfwd": ["tcp:127.0.0.1:2222-:22", "udp:127.0.0.1:5353-:53"]}}
+    assert nets[1]["user_net"]["backend"] == "passt"  # the default
+    for body, words in [
+        ({"iface_id": "u2", "user_net": {"backend": "vde"}}, "backend"),
+        ({"iface_id": "u2", "user_net": "on"}, "object"),
+        ({"iface_id": "u2", "user_net": {"hostfwd": ["tcp:2222:22"]}}, "hostfwd"),
+        ({"iface_id": "u2", "user_net": {"hostfwd": ["tcp::2222-10.0.2.99:22"]}}, "hostfwd"),
+        ({"iface_id": "u2", "user_net": {"hostfwd": ["tcp::0-:22"]}}, "hostfwd"),
+        ({"iface_id": "u2", "user_net": {"hostfwd": ["tcp::2-:22"] * 9}}, "at most"),
+        ({"iface_id": "u2", "user_net": {"hostfwd": ["tcp::2222-:80"]}}, "forwarded twice"),
+        ({"iface_id": "u2", "user_net": {}, "host_dev_name": TAP}, "not both"),
+        ({"iface_id": "u2", "user_net": {"bogus": 1}}, "bogus"),
+        ({"iface_id": "u2"}, "host_dev_name"),
+    ]:
+        r = c.request("PUT", "/network-interfaces/u2", body)
+        assert r.status == 400 and words in r.fault, (body, r.body)
+
+
 def test_vm_config_reflects_puts(fc):
     c = fc.client
     k = fc.file("vmlinux")

@@ -74,6 +74,11 @@ def test_every_thread_has_its_own_filter(figment, guest, tmp_path):
     try:
         _wait(lambda: os.path.exists(sock) and b"count" in out.read_bytes(),
               proc, "the guest counting")
+        # vCPU 0 may count before the others exist and before the VMM
+        # thread's filter goes on (slow under ASan on a loaded machine)
+        _wait(lambda: len(_threads(proc.pid)) == 4 and
+              all(m == 2 for m, _ in _threads(proc.pid).values()),
+              proc, "all four threads filtered")
         threads = _threads(proc.pid)
         assert set(threads) >= {"fc_api", "fc_vcpu 0", "fc_vcpu 1"}, threads
         assert len(threads) == 4, threads  # and the VMM (main) thread

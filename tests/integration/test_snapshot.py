@@ -5,6 +5,7 @@ snapshot issue lists gets a clear refusal and leaves figment usable."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -617,3 +618,65 @@ def test_vm_with_an_interface_restores_onto_its_tap_or_an_override(figment, gues
     finally:
         for t in taps:
             subprocess.run(["ip", "tuntap", "del", t, "mode", "tap"], capture_output=True)
+
+
+def _helpers(pid):
+    """The user-mode network helpers among the children of process @pid."""
+    names = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            kids = open(f"/proc/{pid}/task/{t}/children").read().split()
+        except OSError:
+            continue
+        for k in kids:
+            try:
+                comm = open(f"/proc/{k}/comm").read().strip()
+                state = open(f"/proc/{k}/stat").read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                names.append(comm)
+    return sorted(names)
+
+
+def test_vm_with_a_user_mode_interface_restores_with_a_fresh_helper(figment, guest, tmp_path):
+    """A user-mode interface (figment-slirp: it needs no route) is saved with
+    its backend and forwards; each restore starts a helper of its own, and
+    --net at restore can move the interface to passt."""
+    if not os.path.exists(os.path.join(os.path.dirname(figment), "figment-slirp")):
+        pytest.skip("figment-slirp is not built next to figment")
+    cfg = tmp_path / "vm.json"
+    cfg.write_text(json.dumps({
+        "boot-source": {"kernel_image_path": guest("counter.bin")},
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+        "network-interfaces": [{"iface_id": "eth0", "user_net": {"backend": "slirp"}}]}))
+    sock, out = str(tmp_path / "n.sock"), str(tmp_path / "n.out")
+    p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
+                         stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
+                         stderr=subprocess.STDOUT)
+    try:
+        _wait_sock(sock, p)
+        _wait_count(out, 2, p)
+        assert _helpers(p.pid) == ["figment-slirp"]
+        snap = tmp_path / "snap"
+        assert _snapshot(figment, sock, snap).returncode == 0
+    finally:
+        p.kill()
+        p.wait()
+    rout = str(tmp_path / "r.out")
+    r = _restore(figment, snap, rout)
+    try:
+        _wait_count(rout, 3, r)
+        assert _helpers(r.pid) == ["figment-slirp"]
+    finally:
+        assert _stop(r) == STOPPED
+    # passt needs a host with a default route
+    if shutil.which("passt") and run(["ip", "route", "show", "default"], timeout=10).stdout.strip():
+        rout = str(tmp_path / "o.out")
+        r = _restore(figment, snap, rout, "--net", "id=eth0,user=passt")
+        try:
+            _wait_count(rout, 3, r)
+            # (passt runs its AVX2 build, passt.avx2, where it can)
+            assert [h.split(".")[0] for h in _helpers(r.pid)] == ["passt"]
+        finally:
+            assert _stop(r) == STOPPED

@@ -16,7 +16,7 @@
 #include <linux/virtio_net.h>
 
 #include "config/net_config.h"
-#include "devices/virtio/net/tap.h"
+#include "devices/virtio/net/net_backend.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -28,14 +28,13 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == VIRTIO_NET_HDR_LEN,
 
 struct virtio_net {
 	struct virtio_dev vdev; /* first: the transport's view */
-	int tap_fd;
-	bool is_tap; /* else a packet socket (tests): no offload ioctls */
+	struct net_backend *be; /* where the frames go (net_backend.h) */
 	char iface_id[CONFIG_ID_MAX + 1];
 	struct virtio_net_config config;
 
 	/* receive: one frame read from the TAP, header first, waiting for
 	 * guest buffers (or rx tokens) while rx_len > 0 */
-	uint8_t rx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME];
+	_Alignas(8) uint8_t rx_frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME];
 	size_t rx_len;
 	struct rate_limit rx_limit;
 	int rx_timer_fd; /* the rx limit's wait */
@@ -109,7 +108,7 @@ static uint32_t tx_serve_chain(struct virtio_dev *dev,
 	struct virtio_net *n = to_net(dev);
 	struct virtio_net_hdr_v1 hdr;
 	uint64_t frame_len;
-	int nr;
+	int nr, ret;
 
 	*work += c->read_len;
 	if (c->read_len < VIRTIO_NET_HDR_LEN ||
@@ -134,9 +133,10 @@ static uint32_t tx_serve_chain(struct virtio_dev *dev,
 		metrics_inc(n->m.tx_malformed);
 		return 0;
 	}
-	if (writev(n->tap_fd, n->iov, nr + 1) < 0) {
+	ret = n->be->ops->send(n->be, n->iov, nr + 1);
+	if (ret < 0) {
 		/* a full TAP (EAGAIN) drops the frame, as a full NIC queue */
-		if (errno != EAGAIN)
+		if (ret != -EAGAIN)
 			metrics_inc(n->m.tap_errors);
 		metrics_inc(n->m.tx_dropped);
 		return 0;
@@ -251,11 +251,11 @@ static void rx_process(struct virtio_net *n)
 		int ret;
 
 		if (n->rx_len == 0) {
-			ssize_t r = read(n->tap_fd, n->rx_frame,
-					 sizeof(n->rx_frame));
+			ssize_t r = n->be->ops->recv(n->be, n->rx_frame,
+						     sizeof(n->rx_frame));
 
 			if (r < 0) {
-				if (errno != EAGAIN && errno != EINTR)
+				if (r != -EAGAIN && r != -EINTR)
 					metrics_inc(n->m.tap_errors);
 				break; /* drained: the next frame is an edge */
 			}
@@ -295,11 +295,16 @@ static void rx_process(struct virtio_net *n)
 		virtio_dev_notify_later(dev, RXQ);
 }
 
-static void net_tap_ready(struct virtio_dev *dev, int fd, uint32_t events)
+static void net_backend_ready(struct virtio_dev *dev, int fd,
+			      uint32_t events)
 {
+	struct virtio_net *n = to_net(dev);
+
 	(void)fd;
-	(void)events;
-	rx_process(to_net(dev));
+	if ((events & EPOLLOUT) && n->be->ops->writable)
+		n->be->ops->writable(n->be);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		rx_process(n);
 }
 
 static void net_rx_timer(struct virtio_dev *dev, int fd, uint32_t events)
@@ -329,13 +334,15 @@ static void net_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 static int net_activate(struct virtio_dev *dev)
 {
 	struct virtio_net *n = to_net(dev);
-	int ret = n->is_tap ? tap_set_offloads(n->tap_fd, dev->driver_features)
-			    : 0;
+	uint32_t events = EPOLLIN | EPOLLET |
+			  (n->be->ops->writable ? EPOLLOUT : 0);
+	int ret = n->be->ops->activate
+			  ? n->be->ops->activate(n->be, dev->driver_features)
+			  : 0;
 
 	if (ret)
 		return ret;
-	ret = virtio_dev_watch(dev, n->tap_fd, EPOLLIN | EPOLLET,
-			       net_tap_ready);
+	ret = virtio_dev_watch(dev, n->be->fd, events, net_backend_ready);
 	if (!ret)
 		ret = virtio_dev_watch(dev, n->rx_timer_fd, EPOLLIN,
 				       net_rx_timer);
@@ -378,7 +385,7 @@ static void net_destroy(struct virtio_dev *dev)
 {
 	struct virtio_net *n = to_net(dev);
 
-	close(n->tap_fd);
+	net_backend_destroy(n->be);
 	close(n->rx_timer_fd);
 	virtio_dev_uninit(dev);
 	free(n);
@@ -454,9 +461,10 @@ const char *virtio_net_iface_id(struct virtio_dev *dev)
 	return dev->ops == &net_ops ? to_net(dev)->iface_id : NULL;
 }
 
-int virtio_net_create_on(const struct net_config *cfg, int fd, bool is_tap,
-			 const struct guest_memory *mem,
-			 struct virtio_dev **out, char *err, size_t errlen)
+/* Takes @be: on failure it is destroyed too. */
+static int net_create(const struct net_config *cfg, struct net_backend *be,
+		      const struct guest_memory *mem, struct virtio_dev **out,
+		      char *err, size_t errlen)
 {
 	uint64_t features;
 	struct virtio_net *n;
@@ -466,6 +474,7 @@ int virtio_net_create_on(const struct net_config *cfg, int fd, bool is_tap,
 	if (!n) {
 		snprintf(err, errlen, "network interface '%s': out of memory",
 			 cfg->id);
+		net_backend_destroy(be);
 		return -ENOMEM;
 	}
 	snprintf(n->iface_id, sizeof(n->iface_id), "%s", cfg->id);
@@ -475,6 +484,7 @@ int virtio_net_create_on(const struct net_config *cfg, int fd, bool is_tap,
 		ret = -errno;
 		snprintf(err, errlen, "network interface '%s': timerfd: %s",
 			 cfg->id, strerror(errno));
+		net_backend_destroy(be);
 		free(n);
 		return ret;
 	}
@@ -482,27 +492,21 @@ int virtio_net_create_on(const struct net_config *cfg, int fd, bool is_tap,
 	n->config.status = htole16(VIRTIO_NET_S_LINK_UP);
 	n->config.max_virtqueue_pairs = htole16(1);
 	n->config.mtu = htole16(VIRTIO_NET_MTU);
+	/* the offloads the backend can take, both ways */
 	features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
 		   (1ULL << VIRTIO_NET_F_MTU) |
 		   (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
-		   (1ULL << VIRTIO_NET_F_CSUM) |
-		   (1ULL << VIRTIO_NET_F_HOST_TSO4) |
-		   (1ULL << VIRTIO_NET_F_HOST_TSO6) |
-		   (1ULL << VIRTIO_NET_F_HOST_UFO) |
-		   (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
-		   (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
-		   (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
-		   (1ULL << VIRTIO_NET_F_GUEST_UFO);
+		   (be->features & net_backend_all_offloads());
 	ret = virtio_dev_init(&n->vdev, &net_ops, mem, features);
 	if (ret) {
 		snprintf(err, errlen, "network interface '%s': %s", cfg->id,
 			 strerror(-ret));
+		net_backend_destroy(be);
 		close(n->rx_timer_fd);
 		free(n);
 		return ret;
 	}
-	n->tap_fd = fd;
-	n->is_tap = is_tap;
+	n->be = be;
 	net_register_metrics(n);
 	n->vdev.m_throttled = n->m.tx_throttled;
 	limit_init(&n->rx_limit, &cfg->rx_rate_limiter, now_ns());
@@ -510,20 +514,31 @@ int virtio_net_create_on(const struct net_config *cfg, int fd, bool is_tap,
 	return 0;
 }
 
+int virtio_net_create_on(const struct net_config *cfg, int fd, bool is_tap,
+			 const struct guest_memory *mem,
+			 struct virtio_dev **out, char *err, size_t errlen)
+{
+	struct net_backend *be = net_backend_on_fd(fd, is_tap);
+
+	if (!be) {
+		snprintf(err, errlen, "network interface '%s': out of memory",
+			 cfg->id);
+		return -ENOMEM;
+	}
+	return net_create(cfg, be, mem, out, err, errlen);
+}
+
 int virtio_net_create(const struct net_config *cfg,
 		      const struct guest_memory *mem, struct virtio_dev **out,
 		      char *err, size_t errlen)
 {
+	struct net_backend *be;
 	char why[256];
-	int fd = tap_open(cfg->host_dev_name, why, sizeof(why));
-	int ret;
+	int ret = net_backend_open(cfg, &be, why, sizeof(why));
 
-	if (fd < 0) {
+	if (ret) {
 		snprintf(err, errlen, "network interface '%s': %s", cfg->id, why);
-		return fd;
+		return ret;
 	}
-	ret = virtio_net_create_on(cfg, fd, true, mem, out, err, errlen);
-	if (ret)
-		close(fd);
-	return ret;
+	return net_create(cfg, be, mem, out, err, errlen);
 }

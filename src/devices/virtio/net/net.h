@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * virtio-net (device id 1) on a TAP device, on any virtio transport.
+ * virtio-net (device id 1) on any virtio transport, over a backend
+ * (net_backend.h: a TAP, or user-mode networking through passt or
+ * figment-slirp).
  *
  * Queues: 0 receive, 1 transmit; no control queue. Offered: MAC, STATUS
- * (link up), MTU (1500), MRG_RXBUF, CSUM and HOST_TSO4/TSO6/UFO (the
+ * (link up), MTU (1500), MRG_RXBUF, and of the offloads what the backend
+ * can take (a TAP all, user mode none): CSUM and HOST_TSO4/TSO6/UFO (the
  * guest may send unchecksummed and segmentation-offloaded frames: the TAP
  * takes them with their virtio-net header), GUEST_CSUM and GUEST_TSO4/6/UFO
  * (the TAP is told with TUNSETOFFLOAD, at activation, to hand over only
@@ -43,7 +46,8 @@
 #define VIRTIO_NET_MTU	     1500
 
 /*
- * Creates the interface @n over @mem: opens its TAP (which must exist).
+ * Creates the interface @n over @mem: opens its TAP (which must exist) or
+ * starts its user-mode helper.
  * *@out (free with virtio_dev_destroy(), which closes the TAP). 0, or a
  * negative errno with a reason in @err.
  */
@@ -51,7 +55,8 @@ int virtio_net_create(const struct net_config *n,
 		      const struct guest_memory *mem, struct virtio_dev **out,
 		      char *err, size_t errlen);
 
-/* The same on @fd, which the device then owns: a TAP (@is_tap), or for
+/* The same on @fd, which the device then owns (also when this fails): a
+ * TAP (@is_tap), or for
  * tests and fuzzers one end of a SOCK_SEQPACKET pair (header and frame in
  * one message each way, no offload ioctls). */
 int virtio_net_create_on(const struct net_config *n, int fd, bool is_tap,
