@@ -15,6 +15,12 @@
 # 3. In a second lab run: block I/O, figment's virtio-blk vs QEMU's
 #    virtio-blk-device on the same image (bench/blk.sh; its table is
 #    appended to results.md).
+# 4. On the host: API latency (bench/api_latency.py) and snapshots of a
+#    kernel-less guest (bench/snapshot.py).
+# 5. In further lab runs (one per guest size): snapshots of a Linux guest,
+#    figment's create/restore against QEMU saving to and restoring from a
+#    migration file, 128 MiB and 1 GiB (bench/snapshot_lab.sh; its table is
+#    appended to results.md).
 # Writes build/bench/raw.txt (every run) and build/bench/results.md (the table,
 # also printed on stdout).
 #
@@ -34,10 +40,12 @@
 #                     for ACPI's sake, and both machines have no PCI bus)
 #   BENCH_BLK_RUNS, BENCH_BLK_SECONDS, BENCH_BLK_MIB  see bench/blk.sh
 #   BENCH_SNAPSHOT_RUNS, BENCH_SNAPSHOT_CLONES  see bench/snapshot.py
+#   BENCH_SNAPSHOT_LAB_RUNS, BENCH_SNAPSHOT_LAB_MIBS, ...  see bench/snapshot_lab.sh
 #   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1 / BENCH_SKIP_BLK=1 / BENCH_SKIP_API=1
-#   BENCH_SKIP_SNAPSHOT=1
+#   BENCH_SKIP_SNAPSHOT=1 / BENCH_SKIP_SNAPSHOT_LAB=1
 #                                                       leave a part out
-#                     (BENCH_SKIP_LAB=1 leaves out the block benchmark too)
+#                     (BENCH_SKIP_LAB=1 leaves out the block and lab snapshot
+#                     benchmarks too)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -190,4 +198,11 @@ if [ "${BENCH_SKIP_SNAPSHOT:-0}" != 1 ]; then
 		/usr/bin/python3 bench/snapshot.py "$FIGMENT" --runs "${BENCH_SNAPSHOT_RUNS:-10}" \
 			--clones "${BENCH_SNAPSHOT_CLONES:-50}"
 	} | tee -a "$OUT/results.md"
+fi
+
+if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_SNAPSHOT_LAB:-0}" != 1 ]; then
+	step "lab: snapshots, figment vs QEMU migration files (bench/snapshot_lab.sh)"
+	echo
+	bench/snapshot_lab.sh "$FIGMENT"
+	{ echo; cat "$OUT/snapshot-lab-results.md"; } >>"$OUT/results.md"
 fi
