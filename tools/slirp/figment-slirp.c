@@ -58,7 +58,7 @@ static struct timer timers[MAX_TIMERS];
 static struct pollfd *pfds;
 static size_t npfds, cap_pfds;
 
-static void die(const char *fmt, const char *arg)
+static _Noreturn void die(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "figment-slirp: ");
 	fprintf(stderr, fmt, arg);
@@ -318,9 +318,9 @@ static void enter_seccomp(void)
 		ok = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0) == 0;
 	ok = ok &&
 	     seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-			      SCMP_A0(SCMP_CMP_EQ, AF_INET)) == 0 &&
+			      SCMP_A0(SCMP_CMP_EQ, AF_INET, 0)) == 0 &&
 	     seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-			      SCMP_A0(SCMP_CMP_EQ, AF_INET6)) == 0 &&
+			      SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0)) == 0 &&
 	     seccomp_load(ctx) == 0;
 	if (!ok)
 		die("%s", "cannot install the seccomp filter");
