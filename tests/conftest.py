@@ -93,6 +93,24 @@ BUILD_GUESTS = ROOT / "tools" / "guest" / "build-all.sh"
 _guests_built = False
 
 
+def sh_quote(cmdline):
+    """@cmdline as one double-quoted word of a lab shell script (a guest's
+    kernel command line, or a command for `su -c`)."""
+    return '"' + cmdline.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def guest_fetch_and_serve(url, mib):
+    """A guest's commands (no double quotes: they go on a kernel command
+    line) that fetch @url and print its SHA-256 (GUEST-GOT), then make a
+    file of @mib MiB, print its SHA-256 (GUEST-SENT) and serve it on port
+    8081 (SERVING) until the VM is stopped."""
+    return (f"wget -q -O /tmp/in.bin {url} && "
+            "sha256sum /tmp/in.bin | sed 's/^/GUEST-GOT /'; "
+            f"mkdir -p /srv; dd if=/dev/urandom of=/srv/out.bin bs=1M count={mib} 2>/dev/null; "
+            "sha256sum /srv/out.bin | sed 's/^/GUEST-SENT /'; "
+            "httpd -p 8081 -h /srv; echo SERVING; sleep 600")
+
+
 def guest_artifact(name):
     """Path of the guest artifact @name in the cache (GUEST_DIR), for a lab
     test that passes it in through --extra (the lab's /guest holds only the

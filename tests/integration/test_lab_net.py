@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import run_lab
+from conftest import guest_fetch_and_serve, run_lab, sh_quote
 
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
 KERNELS = {
@@ -26,16 +26,9 @@ GUEST_CMD = (
     f"ip addr add {GUEST_IP}/24 dev eth0 && ip link set eth0 up && echo IF-UP; "
     "cat /sys/class/net/eth0/address | sed 's/^/MAC /'; "
     f"ping -c 3 -W 5 {HOST_IP} >/dev/null && echo PING-OK; "
-    f"wget -q -O /tmp/in.bin http://{HOST_IP}:8080/in.bin && "
-    "sha256sum /tmp/in.bin | sed 's/^/GUEST-GOT /'; "
-    f"mkdir -p /srv; dd if=/dev/urandom of=/srv/out.bin bs=1M count={MIB} 2>/dev/null; "
-    "sha256sum /srv/out.bin | sed 's/^/GUEST-SENT /'; "
-    "httpd -p 8081 -h /srv; echo SERVING; sleep 600"
+    + guest_fetch_and_serve(f"http://{HOST_IP}:8080/in.bin", MIB)
 )
 
-
-def sh_quote(cmdline):
-    return '"' + cmdline.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
 def lab_script():

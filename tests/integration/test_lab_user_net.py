@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import BUILD, run_lab
+from conftest import BUILD, guest_fetch_and_serve, run_lab, sh_quote
 
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
 KERNELS = {
@@ -39,17 +39,8 @@ DHCP = ("printf '#!/bin/sh\\n[ $1 = bound ] || exit 0\\n"
         "route add default gw $router\\necho DHCP $ip via $router\\n' > /tmp/dh.sh; "
         "chmod +x /tmp/dh.sh; ip link set eth0 up; "
         "udhcpc -i eth0 -n -q -t 10 -s /tmp/dh.sh")
-REST = (
-    "wget -q -O /tmp/in.bin http://10.0.2.2:8080/in.bin && "
-    "sha256sum /tmp/in.bin | sed 's/^/GUEST-GOT /'; "
-    f"mkdir -p /srv; dd if=/dev/urandom of=/srv/out.bin bs=1M count={MIB} 2>/dev/null; "
-    "sha256sum /srv/out.bin | sed 's/^/GUEST-SENT /'; "
-    "httpd -p 8081 -h /srv; echo SERVING; sleep 600"
-)
+REST = guest_fetch_and_serve("http://10.0.2.2:8080/in.bin", MIB)
 
-
-def sh_quote(cmdline):
-    return '"' + cmdline.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
 def lab_script():

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, run, run_lab
+from conftest import ROOT, run, run_lab, sh_quote
 
 MKROOTFS = ROOT / "tools" / "guest" / "mkrootfs.sh"
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
@@ -41,9 +41,6 @@ REBOOT_CMD = "sha256sum /guest.bin | sed 's/^/GUESTFILE /'"
 FLUSH_CMD = (f"dd if=/dev/urandom of=/dev/vdb bs=1024 count={WRITE_KIB} conv=fsync 2>/dev/null; "
              f"head -c {WRITE_KIB * 1024} /dev/vdb | sha256sum | sed 's/^/FLUSHED /'; sleep 600")
 
-
-def sh_quote(cmdline):
-    return '"' + cmdline.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
 def fig(kernel, drives, cmd, extra=""):
