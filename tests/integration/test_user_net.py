@@ -12,7 +12,9 @@ import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +212,113 @@ def test_slirp_refuses_a_bad_frame_length():
     assert b.proc.wait(timeout=10) == 1
     assert "frame length" in b.proc.stderr.read().decode()
     b.sock.close()
+
+
+# Stands in for guest traffic that took over libslirp's parser: replaces
+# slirp_input(), which figment-slirp calls for each frame once it has
+# confined itself, and tries what the environment variable says.
+_TAKEOVER = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+void slirp_input(void *s, const unsigned char *pkt, int len)
+{
+	const char *path = getenv("TAKEOVER_PATH");
+	int flags = atoi(getenv("TAKEOVER_FLAGS"));
+	char msg[512];
+	int fd = openat(AT_FDCWD, path, flags, 0644);
+	int n = snprintf(msg, sizeof(msg), "takeover: %s %s\n", path,
+			 fd >= 0 ? "opened" : strerror(errno));
+
+	(void)s, (void)pkt, (void)len;
+	if (write(2, msg, (size_t)n) < 0)
+		_exit(2);
+	_exit(0);
+}
+"""
+
+
+@pytest.fixture
+def open_dir():
+    """A directory anyone may use (the helper runs as 65534 under root)."""
+    d = tempfile.mkdtemp(prefix="figment-slirp-")
+    os.chmod(d, 0o777)
+    yield Path(d)
+    shutil.rmtree(d)
+
+
+def _takeover(tmp_path, path, flags, uid):
+    """figment-slirp, under @uid, with slirp_input() replaced: what it says
+    (exit status, stderr) after it opens @path with @flags (@tmp_path: where
+    the stand-in is built, open to @uid)."""
+    cc = shutil.which("cc")
+    if not cc:
+        pytest.skip("no C compiler for the stand-in")
+    src, so = tmp_path / "takeover.c", tmp_path / "takeover.so"
+    if not so.exists():
+        src.write_text(_TAKEOVER)
+        subprocess.run([cc, "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
+        os.chmod(so, 0o755)
+    sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def pre():
+        os.dup2(child.fileno(), 3)
+        if uid is not None:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+    env = dict(os.environ, LD_PRELOAD=str(so), TAKEOVER_PATH=str(path),
+               TAKEOVER_FLAGS=str(flags))
+    p = subprocess.Popen(slirp_cmd(free_port(), 22), pass_fds=[3], env=env,
+                         stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=pre)
+    child.close()
+    try:
+        sock.sendall(struct.pack(">I", 60) + arp_request().ljust(60, b"\0"))
+        return p.wait(timeout=10), p.stderr.read().decode()
+    finally:
+        sock.close()
+        if p.poll() is None:
+            p.kill()
+
+
+def _landlock_abi():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(444, None, 0, 1)  # landlock_create_ruleset(VERSION)
+
+
+def test_slirp_taken_over_writes_no_file(open_dir):
+    """Running as the user who runs figment (not root), a figment-slirp the
+    guest took over cannot create or write files: ~/.bashrc, figment's
+    /proc/PID/mem."""
+    available("slirp")
+    target = open_dir / "owned"
+    status, err = _takeover(open_dir, target, os.O_WRONLY | os.O_CREAT, 65534)
+    assert status == 31 and "not allowed" in err, (status, err)
+    assert not target.exists()
+    status, err = _takeover(open_dir, "/dev/null", os.O_RDWR, 65534)
+    assert status == 31 and "not allowed" in err, (status, err)
+
+
+def test_slirp_taken_over_reads_etc_only(open_dir):
+    """With Landlock, it can read /etc (resolv.conf) and nothing else: not
+    the user's files, not its parent's memory."""
+    available("slirp")
+    if _landlock_abi() < 1:
+        pytest.skip("the kernel has no Landlock")
+    mine = open_dir / "secret"
+    mine.write_text("key")
+    os.chmod(mine, 0o644)
+    status, err = _takeover(open_dir, "/etc/passwd", os.O_RDONLY, 65534)
+    assert status == 0 and "opened" in err, err
+    status, err = _takeover(open_dir, mine, os.O_RDONLY, 65534)
+    assert status == 0 and "Permission denied" in err, err
+    # its parent's memory (under root it is 65534 by then; under a user,
+    # Landlock's ptrace rule refuses it)
+    status, err = _takeover(open_dir, f"/proc/{os.getpid()}/mem", os.O_RDONLY, None)
+    assert status == 0 and "Permission denied" in err, err

@@ -11,8 +11,10 @@
  * by its length, 32 bits, big-endian. The network is libslirp's usual one
  * (src/config/net_config.h): guest 10.0.2.15/24 by DHCP, gateway 10.0.2.2
  * (the host's loopback), DNS 10.0.2.3. Once set up (port forwards bound)
- * it drops root, if it has it, to 65534:65534 and puts itself under a
- * seccomp filter that allows sockets of the Internet families only. It ends
+ * it drops root, if it has it, to 65534:65534, confines itself with Landlock
+ * to reading /etc (where the kernel has Landlock) and puts itself under a
+ * seccomp filter that allows sockets of the Internet families only and
+ * opens for reading only. It ends
  * when figment's end of the socket closes.
  */
 #include <arpa/inet.h>
@@ -20,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -31,11 +35,23 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/landlock.h>
+
 #include <libslirp.h>
+
+/* Landlock's later file rights (linux/landlock.h of an older kernel may
+ * not name them) */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
 
 #define FRAME_MAX  (65535 + 18)
 #define LEN_BYTES  4
@@ -285,8 +301,65 @@ static void sigsys(int sig, siginfo_t *si, void *uc)
 	_exit(31);
 }
 
+/* Files: this process runs as the user who runs figment (unless that is
+ * root), so a stack the guest took over could otherwise open what that
+ * user can: write ~/.bashrc, read ~/.ssh, or open figment's /proc/PID/mem
+ * (its parent's, same user) and rewrite the VMM. With Landlock it may read
+ * files under /etc and where /etc/resolv.conf really lives (libslirp reads
+ * it again when it changes), nothing else, and not ptrace (nor
+ * /proc/PID/mem) a process outside its domain. Without Landlock (before
+ * Linux 5.13, or off) the seccomp filter below still refuses every open
+ * but a read-only one: no file written, but the user's files readable. */
+static void allow_read_beneath(int ruleset, const char *dir)
+{
+	struct landlock_path_beneath_attr pb = {
+		.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE,
+	};
+
+	pb.parent_fd = open(dir, O_PATH | O_CLOEXEC | O_DIRECTORY);
+	if (pb.parent_fd < 0)
+		return;
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+		    &pb, 0))
+		die("landlock_add_rule: %s", strerror(errno));
+	close(pb.parent_fd);
+}
+
+static void enter_landlock(void)
+{
+	struct landlock_ruleset_attr ra = { 0 };
+	char real[PATH_MAX];
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+			   LANDLOCK_CREATE_RULESET_VERSION);
+	int ruleset;
+
+	if (abi < 1) {
+		fprintf(stderr, "figment-slirp: no Landlock here (%s): only seccomp keeps files away from the guest's traffic\n",
+			strerror(errno));
+		return;
+	}
+	ra.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+	if (abi >= 2)
+		ra.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		ra.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		ra.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0);
+	if (ruleset < 0)
+		die("landlock_create_ruleset: %s", strerror(errno));
+	allow_read_beneath(ruleset, "/etc");
+	if (realpath("/etc/resolv.conf", real))
+		allow_read_beneath(ruleset, dirname(real));
+	if (syscall(SYS_landlock_restrict_self, ruleset, 0))
+		die("landlock_restrict_self: %s", strerror(errno));
+	close(ruleset);
+}
+
 /* From here on: the calls a network stack of sockets needs, and sockets of
- * the Internet families only (not AF_UNIX, AF_NETLINK, AF_PACKET). */
+ * the Internet families only (not AF_UNIX, AF_NETLINK, AF_PACKET); files
+ * opened for reading only (resolv.conf), ioctl() for FIONREAD and FIONBIO
+ * only (not TIOCSTI on a terminal that stderr may be). */
 static void enter_seccomp(void)
 {
 	static const int calls[] = {
@@ -297,7 +370,7 @@ static void enter_seccomp(void)
 		SCMP_SYS(accept4), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
 		SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 		SCMP_SYS(shutdown), SCMP_SYS(close), SCMP_SYS(fcntl),
-		SCMP_SYS(ioctl), SCMP_SYS(poll), SCMP_SYS(ppoll),
+		SCMP_SYS(poll), SCMP_SYS(ppoll),
 		SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
 		SCMP_SYS(time), SCMP_SYS(getrandom), SCMP_SYS(brk),
 		SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
@@ -305,9 +378,11 @@ static void enter_seccomp(void)
 		SCMP_SYS(rt_sigprocmask), SCMP_SYS(exit),
 		SCMP_SYS(exit_group),
 		/* /etc/resolv.conf, read again now and then for DNS */
-		SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(fstat),
-		SCMP_SYS(lseek),
+		SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(lseek),
 	};
+	/* any of these in openat's flags: not a plain read */
+	const uint64_t not_read = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND |
+				  __O_TMPFILE | O_PATH;
 	struct sigaction sa = { .sa_sigaction = sigsys,
 				.sa_flags = SA_SIGINFO };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
@@ -321,6 +396,12 @@ static void enter_seccomp(void)
 			      SCMP_A0(SCMP_CMP_EQ, AF_INET, 0)) == 0 &&
 	     seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 			      SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0)) == 0 &&
+	     seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+			      SCMP_A2(SCMP_CMP_MASKED_EQ, not_read, 0)) == 0 &&
+	     seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+			      SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0)) == 0 &&
+	     seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+			      SCMP_A1(SCMP_CMP_EQ, FIONBIO, 0)) == 0 &&
 	     seccomp_load(ctx) == 0;
 	if (!ok)
 		die("%s", "cannot install the seccomp filter");
@@ -378,6 +459,7 @@ int main(int argc, char **argv)
 	drop_root();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		die("no_new_privs: %s", strerror(errno));
+	enter_landlock();
 	enter_seccomp();
 
 	for (;;) {
