@@ -260,7 +260,14 @@ static void rx_process(struct virtio_net *n)
 				break; /* drained: the next frame is an edge */
 			}
 			if (r < VIRTIO_NET_HDR_LEN + 14) {
+				/* a runt is dropped, and spends the budget
+				 * as a frame would: a peer (a user-mode
+				 * helper the guest took over) that sends
+				 * nothing else must not hold the VMM thread
+				 * in this loop */
 				metrics_inc(n->m.rx_dropped);
+				budget--;
+				more = budget == 0;
 				continue;
 			}
 			n->rx_len = (size_t)r;
