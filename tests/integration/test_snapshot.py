@@ -680,3 +680,53 @@ def test_vm_with_a_user_mode_interface_restores_with_a_fresh_helper(figment, gue
             assert [h.split(".")[0] for h in _helpers(r.pid)] == ["passt"]
         finally:
             assert _stop(r) == STOPPED
+
+
+def test_vm_moves_between_a_user_mode_interface_and_a_tap_at_restore(figment, guest, tmp_path):
+    """A user-mode interface offers no offloads, a TAP all of them: a
+    snapshot of either restores onto the other (the device offers what it
+    offered then and can offer now; this guest's driver took none)."""
+    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
+        pytest.skip("needs root and /dev/net/tun for TAP devices")
+    if not os.path.exists(os.path.join(os.path.dirname(figment), "figment-slirp")):
+        pytest.skip("figment-slirp is not built next to figment")
+    tap = "figsnapu0"
+    subprocess.run(["ip", "tuntap", "del", tap, "mode", "tap"], capture_output=True)
+    assert _tap(tap), tap
+    try:
+        user = {"iface_id": "eth0", "user_net": {"backend": "slirp"}}
+        on_tap = {"iface_id": "eth0", "host_dev_name": tap}
+        for first, then in ((user, ["--net", f"id=eth0,tap={tap}"]),
+                            (on_tap, ["--net", "id=eth0,user=slirp"])):
+            cfg = tmp_path / "vm.json"
+            cfg.write_text(json.dumps({
+                "boot-source": {"kernel_image_path": guest("counter.bin")},
+                "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+                "network-interfaces": [first]}))
+            sock, out = str(tmp_path / "n.sock"), str(tmp_path / "n.out")
+            p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
+                                 stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
+                                 stderr=subprocess.STDOUT)
+            snap = tmp_path / "snap"
+            try:
+                _wait_sock(sock, p)
+                _wait_count(out, 2, p)
+                assert _snapshot(figment, sock, snap).returncode == 0
+            finally:
+                p.kill()
+                p.wait()
+                if os.path.exists(sock):
+                    os.unlink(sock)
+            rout = str(tmp_path / "r.out")
+            r = _restore(figment, snap, rout, *then)
+            try:
+                _wait_count(rout, 3, r)
+                if "user=slirp" in then[1]:
+                    assert _helpers(r.pid) == ["figment-slirp"]
+                else:
+                    assert _attached_taps(r.pid) == {tap}
+            finally:
+                assert _stop(r) == STOPPED
+            shutil.rmtree(snap)
+    finally:
+        subprocess.run(["ip", "tuntap", "del", tap, "mode", "tap"], capture_output=True)

@@ -19,6 +19,7 @@
 #include "config/net_config.h"
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/net/net.h"
+#include "devices/virtio/net/net_backend.h"
 #include "persist/snapshot_file.h"
 #include "support/virtio_test_host.h"
 
@@ -519,5 +520,76 @@ Test(net, snapshot_state_round_trip)
 	fire_backend();
 	cr_assert(take_used(0, &e));
 	cr_assert_eq(e.len, VIRTIO_NET_HDR_LEN + 80);
+	snap_buf_free(&b);
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A device saved on a backend without offloads (user mode) restores on
+ * one with them (a TAP, here the packet socket) offering what it offered
+ * then; other differences in the offer still refuse the state. */
+Test(net, restores_onto_a_backend_that_takes_more_offloads)
+{
+	struct net_config n = { .id = "eth0", .host_dev_name = "unused" };
+	const size_t off = 4; /* after the device id: the offer */
+	uint64_t offered, got;
+	struct snap_buf b, r;
+
+	bring_up(NET_BACKEND_OFFLOADS);
+	snap_buf_init_write(&b);
+	cr_assert_eq(virtio_mmio_device_ops.save(&mt, &b), 0);
+	offered = get_le64(b.p + off);
+	cr_assert_eq(offered & NET_BACKEND_OFFLOADS, NET_BACKEND_OFFLOADS);
+	/* as a user-mode interface offers */
+	put_le64(b.p + off, offered & ~NET_BACKEND_OFFLOADS);
+	virtio_dev_destroy(dev);
+	close(peer);
+
+	make(&n);
+	snap_buf_init_read(&r, b.p, b.len);
+	cr_assert_eq(virtio_mmio_device_ops.restore(&mt, &r), 0);
+	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	got = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	got |= (uint64_t)rd(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	cr_assert_eq(got, offered & ~NET_BACKEND_OFFLOADS,
+		     "it offers what the driver negotiated from");
+
+	/* an offer that differs elsewhere (no MAC) is another device */
+	virtio_dev_destroy(dev);
+	close(peer);
+	make(&n);
+	put_le64(b.p + off, offered & ~(1ULL << VIRTIO_NET_F_MAC));
+	snap_buf_init_read(&r, b.p, b.len);
+	cr_assert_neq(virtio_mmio_device_ops.restore(&mt, &r), 0);
+	/* and so is one of more than it can take */
+	virtio_dev_destroy(dev);
+	close(peer);
+	make(&n);
+	put_le64(b.p + off, offered | (1ULL << 50));
+	snap_buf_init_read(&r, b.p, b.len);
+	cr_assert_neq(virtio_mmio_device_ops.restore(&mt, &r), 0);
+	/* nor one where the driver took a feature the device has not */
+	put_le64(b.p + off, offered);
+	put_le64(b.p + off + 8, 1ULL << 50);
+	snap_buf_init_read(&r, b.p, b.len);
+	cr_assert_neq(virtio_mmio_device_ops.restore(&mt, &r), 0);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES), (uint32_t)offered,
+		     "a refused state leaves the offer as it was");
 	snap_buf_free(&b);
 }

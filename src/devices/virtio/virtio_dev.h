@@ -53,6 +53,12 @@ struct virtio_dev_ops {
 	uint16_t nr_queues;	 /* <= VIRTIO_MAX_QUEUES */
 	uint16_t queue_max_size; /* power of two, <= VIRTQ_MAX_SIZE */
 	uint32_t config_size;	 /* bytes of config space, <= VIRTIO_MAX_CONFIG */
+	/* Features whose offer may differ between a snapshot and the device
+	 * restoring it (its host side changed: a user-mode interface restored
+	 * onto a TAP, which takes offloads, or the other way): it restores
+	 * offering those of them it offered then and can offer now, and
+	 * refuses a state in which the driver took one it cannot. */
+	uint64_t narrowable_features;
 	/* Copies config bytes [@offset, @offset + @len), already
 	 * bounds-checked. */
 	void (*config_read)(struct virtio_dev *dev, uint32_t offset,

@@ -12,6 +12,7 @@
 
 #include "devices/virtio/mmio.h"
 #include "persist/snapshot_file.h"
+#include "util/log.h"
 
 static int virtio_save(void *opaque, struct snap_buf *b)
 {
@@ -56,7 +57,8 @@ static int virtio_restore(void *opaque, struct snap_buf *b)
 {
 	struct virtio_mmio *t = opaque;
 	struct virtio_dev *dev = t->dev;
-	uint64_t offered = 0;
+	uint64_t offered = 0, now = dev->device_features;
+	uint64_t narrow = dev->ops->narrowable_features;
 	uint32_t nr = 0, device_id = 0;
 	int ret = 0;
 
@@ -71,13 +73,22 @@ static int virtio_restore(void *opaque, struct snap_buf *b)
 	snap_get_u32(b, &dev->interrupt_status);
 	snap_get_u32(b, &dev->config_generation);
 	snap_get_u32(b, &nr);
-	/* The same device: it offers what it offered then, and the driver
-	 * accepted no more than that. */
+	/* The same device: it offers what it offered then, but for the
+	 * features it may narrow, of which it offers those it offered then
+	 * and can offer now; and the driver accepted no more than that. */
 	if (b->err || device_id != dev->ops->device_id ||
-	    offered != dev->device_features ||
+	    (offered & ~narrow) != (now & ~narrow) ||
 	    (dev->driver_features & ~offered) || nr != dev->ops->nr_queues ||
-	    t->queue_sel >= VIRTIO_MAX_QUEUES)
+	    t->queue_sel >= VIRTIO_MAX_QUEUES) {
 		ret = -EINVAL;
+	} else if (dev->driver_features & ~now) {
+		log_err("%s: the guest's driver took features (%#llx) this device cannot offer on its backend now",
+			dev->ops->name,
+			(unsigned long long)(dev->driver_features & ~now));
+		ret = -EINVAL;
+	} else {
+		dev->device_features = offered & now;
+	}
 	for (unsigned int i = 0; i < nr && !ret; i++) {
 		struct virtq *q = &dev->queues[i];
 		uint8_t ready = 0, broken = 0, sig_valid = 0;
@@ -118,6 +129,7 @@ static int virtio_restore(void *opaque, struct snap_buf *b)
 		ret = -EINVAL;
 	if (ret) {
 		/* Nothing half-restored: the device stays as after a reset. */
+		dev->device_features = now;
 		dev->driver_features = 0;
 		dev->status = 0;
 		dev->interrupt_status = 0;

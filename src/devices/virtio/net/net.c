@@ -405,6 +405,9 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_max_size = VIRTIO_NET_QUEUE_SIZE,
 	/* mac, status, max_virtqueue_pairs, mtu */
 	.config_size = offsetof(struct virtio_net_config, speed),
+	/* a user-mode interface (none) restored onto a TAP (all), or the
+	 * other way while the driver took none */
+	.narrowable_features = NET_BACKEND_OFFLOADS,
 	.config_read = net_config_read,
 	.activate = net_activate,
 	.deactivate = net_deactivate,

@@ -16,13 +16,7 @@
 
 uint64_t net_backend_all_offloads(void)
 {
-	return (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
-	       (1ULL << VIRTIO_NET_F_HOST_TSO6) |
-	       (1ULL << VIRTIO_NET_F_HOST_UFO) |
-	       (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
-	       (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
-	       (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
-	       (1ULL << VIRTIO_NET_F_GUEST_UFO);
+	return NET_BACKEND_OFFLOADS;
 }
 
 static int fd_send(struct net_backend *b, const struct iovec *iov, int iovcnt)

@@ -24,6 +24,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <linux/virtio_net.h>
+
 struct net_config;
 struct net_backend;
 
@@ -58,6 +60,12 @@ int net_backend_open(const struct net_config *n, struct net_backend **out,
 struct net_backend *net_backend_on_fd(int fd, int is_tap);
 
 /* Every virtio-net offload feature (CSUM, GUEST_CSUM, TSO, UFO). */
+#define NET_BACKEND_OFFLOADS                                              \
+	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) | \
+	 (1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_HOST_UFO) | \
+	 (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                              \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) |                              \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
 uint64_t net_backend_all_offloads(void);
 
 static inline void net_backend_destroy(struct net_backend *b)
