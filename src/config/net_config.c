@@ -75,6 +75,7 @@ int net_hostfwd_parse(const char *s, struct net_hostfwd *f)
 	struct in_addr a;
 
 	memset(f, 0, sizeof(*f));
+	f->host_addr = htonl(INADDR_LOOPBACK);
 	if (!strncmp(s, "tcp:", 4))
 		s += 4;
 	else if (!strncmp(s, "udp:", 4))
@@ -109,8 +110,7 @@ int net_hostfwd_parse(const char *s, struct net_hostfwd *f)
 
 void net_hostfwd_format(const struct net_hostfwd *f, char buf[48])
 {
-	struct in_addr a = { .s_addr = f->host_addr ? f->host_addr
-						    : htonl(INADDR_LOOPBACK) };
+	struct in_addr a = { .s_addr = f->host_addr };
 	char addr[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &a, addr, sizeof(addr));

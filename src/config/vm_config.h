@@ -81,7 +81,9 @@ enum net_backend_kind {
 
 /* A user-mode port forward, QEMU's hostfwd: connections to host_addr:
  * host_port reach the guest's port guest_port. Addresses in network order;
- * host_addr 0 is 127.0.0.1 (figment's default: QEMU's is every address). */
+ * An empty host address is 127.0.0.1 (figment's default: QEMU's is every
+ * address), which the parser writes down; host_addr 0 is 0.0.0.0, every
+ * address, as asked for. */
 struct net_hostfwd {
 	bool udp;
 	uint32_t host_addr;

@@ -6,6 +6,7 @@
  * the stream cuts them, and a peer that breaks the framing or ends is
  * noticed. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -224,6 +225,18 @@ Test(user_net_config, flags_parse_and_bad_ones_are_refused)
 	cr_assert(n.hostfwd[1].udp);
 	net_hostfwd_format(&n.hostfwd[1], fwd);
 	cr_assert_str_eq(fwd, "udp:127.0.0.1:53-:53");
+	/* every address only when asked for, and so it stays (the snapshot
+	 * keeps the formatted forward) */
+	cr_assert_eq(net_config_parse("id=eth0,user=on,hostfwd=tcp:0.0.0.0:8080-:80",
+				      &n, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(n.hostfwd[0].host_addr, htonl(INADDR_ANY));
+	net_hostfwd_format(&n.hostfwd[0], fwd);
+	cr_assert_str_eq(fwd, "tcp:0.0.0.0:8080-:80");
+	cr_assert_eq(net_hostfwd_parse(fwd, &n.hostfwd[1]), 0);
+	cr_assert_eq(n.hostfwd[1].host_addr, htonl(INADDR_ANY));
+	cr_assert_eq(net_hostfwd_parse("tcp::8080-:80", &n.hostfwd[1]), 0);
+	cr_assert_eq(n.hostfwd[1].host_addr, htonl(INADDR_LOOPBACK));
 	cr_assert_eq(net_config_parse("id=e,user=on", &n, err, sizeof(err)), 0);
 	cr_assert_eq(n.backend, NET_BACKEND_PASST, "on is the default backend");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)

@@ -208,8 +208,7 @@ static int ports_free(const struct net_config *n, char *err, size_t errlen)
 		struct sockaddr_in a = {
 			.sin_family = AF_INET,
 			.sin_port = htons(f->host_port),
-			.sin_addr.s_addr = f->host_addr ? f->host_addr
-							: htonl(INADDR_LOOPBACK),
+			.sin_addr.s_addr = f->host_addr,
 		};
 		int s = socket(AF_INET, (f->udp ? SOCK_DGRAM : SOCK_STREAM) |
 						SOCK_CLOEXEC, 0);
@@ -236,8 +235,7 @@ static int ports_free(const struct net_config *n, char *err, size_t errlen)
 /* passt's -t/-u spec for @f: [ADDR/]PORT:GUESTPORT */
 static void fwd_spec(const struct net_hostfwd *f, char buf[40])
 {
-	struct in_addr a = { .s_addr = f->host_addr ? f->host_addr
-						    : htonl(INADDR_LOOPBACK) };
+	struct in_addr a = { .s_addr = f->host_addr };
 	char addr[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &a, addr, sizeof(addr));
