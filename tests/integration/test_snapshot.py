@@ -620,6 +620,17 @@ def test_vm_with_an_interface_restores_onto_its_tap_or_an_override(figment, gues
             subprocess.run(["ip", "tuntap", "del", t, "mode", "tap"], capture_output=True)
 
 
+def _helper_sigblk(pid):
+    """The blocked-signal masks of process @pid's children."""
+    masks = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        for k in open(f"/proc/{pid}/task/{t}/children").read().split():
+            for line in open(f"/proc/{k}/status"):
+                if line.startswith("SigBlk:"):
+                    masks.append(int(line.split()[1], 16))
+    return masks
+
+
 def _helpers(pid):
     """The user-mode network helpers among the children of process @pid."""
     names = []
@@ -658,6 +669,8 @@ def test_vm_with_a_user_mode_interface_restores_with_a_fresh_helper(figment, gue
         _wait_sock(sock, p)
         _wait_count(out, 2, p)
         assert _helpers(p.pid) == ["figment-slirp"]
+        # not figment's mask: SIGTERM ends it
+        assert _helper_sigblk(p.pid) == [0]
         snap = tmp_path / "snap"
         assert _snapshot(figment, sock, snap).returncode == 0
     finally:

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -328,6 +329,8 @@ static int spawn_helper(const struct net_config *n, int child_fd, pid_t *pid,
 	char fwds[CONFIG_MAX_HOSTFWDS][40], mtu[8], path[4096];
 	const char *argv[PASST_MAX_ARGS], *prog;
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
 	int ret;
 
 	if (n->backend == NET_BACKEND_SLIRP) {
@@ -343,7 +346,19 @@ static int spawn_helper(const struct net_config *n, int child_fd, pid_t *pid,
 	posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
 	/* nothing else of figment's (a TAP, the KVM fds) reaches it */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-	ret = posix_spawnp(pid, prog, &fa, NULL, (char *const *)argv, environ);
+	/* not figment's signal mask (SIGTERM, SIGINT, SIGHUP blocked for its
+	 * signalfd, the vCPU kick) nor its ignored SIGPIPE: a helper that
+	 * `kill` cannot end is no helper of the user's */
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+					       POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	ret = posix_spawnp(pid, prog, &fa, &attr, (char *const *)argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	if (ret) {
 		snprintf(err, errlen, "cannot start %s: %s%s", argv[0],
