@@ -15,6 +15,11 @@
 # 3. In a second lab run: block I/O, figment's virtio-blk vs QEMU's
 #    virtio-blk-device on the same image (bench/blk.sh; its table is
 #    appended to results.md).
+# 3b. In another lab run: network throughput, iperf3 between the lab host
+#    and the guest both ways, figment's virtio-net against QEMU's
+#    virtio-net-device over a TAP, and figment's user-mode backends (passt,
+#    figment-slirp) against QEMU's -netdev user (bench/net.sh; its table is
+#    appended to results.md).
 # 4. On the host: API latency (bench/api_latency.py) and snapshots of a
 #    kernel-less guest (bench/snapshot.py).
 # 5. In further lab runs (one per guest size): snapshots of a Linux guest,
@@ -39,13 +44,14 @@
 #                     (default "pci=off": the minimal kernel has PCI support
 #                     for ACPI's sake, and both machines have no PCI bus)
 #   BENCH_BLK_RUNS, BENCH_BLK_SECONDS, BENCH_BLK_MIB  see bench/blk.sh
+#   BENCH_NET_RUNS, BENCH_NET_SECONDS, BENCH_NET_MODES  see bench/net.sh
 #   BENCH_SNAPSHOT_RUNS, BENCH_SNAPSHOT_CLONES  see bench/snapshot.py
 #   BENCH_SNAPSHOT_LAB_RUNS, BENCH_SNAPSHOT_LAB_MIBS, ...  see bench/snapshot_lab.sh
 #   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1 / BENCH_SKIP_BLK=1 / BENCH_SKIP_API=1
-#   BENCH_SKIP_SNAPSHOT=1 / BENCH_SKIP_SNAPSHOT_LAB=1
+#   BENCH_SKIP_NET=1 / BENCH_SKIP_SNAPSHOT=1 / BENCH_SKIP_SNAPSHOT_LAB=1
 #                                                       leave a part out
-#                     (BENCH_SKIP_LAB=1 leaves out the block and lab snapshot
-#                     benchmarks too)
+#                     (BENCH_SKIP_LAB=1 leaves out the block, network and lab
+#                     snapshot benchmarks too)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -175,6 +181,13 @@ if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_BLK:-0}" != 1 ]; then
 	echo
 	bench/blk.sh "$FIGMENT"
 	{ echo; cat "$OUT/blk-results.md"; } >>"$OUT/results.md"
+fi
+
+if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_NET:-0}" != 1 ]; then
+	step "lab: network (bench/net.sh)"
+	echo
+	bench/net.sh "$FIGMENT"
+	{ echo; cat "$OUT/net-results.md"; } >>"$OUT/results.md"
 fi
 
 if [ "${BENCH_SKIP_API:-0}" != 1 ]; then

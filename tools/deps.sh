@@ -6,7 +6,7 @@ PKGS="gcc make clang libclang-rt-14-dev binutils libjansson-dev libseccomp-dev
 liburing-dev libcriterion-dev python3 python3-pytest acpica-tools
 qemu-system-x86 busybox-static linux-image-cloud-amd64 linux-source-6.1 cpio
 gzip xz-utils lz4 zstd bc flex bison libelf-dev libssl-dev kmod e2fsprogs
-curl python3-yaml zlib1g-dev iproute2 libslirp-dev passt"
+curl python3-yaml zlib1g-dev iproute2 libslirp-dev passt iperf3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
