@@ -42,6 +42,8 @@ void cli_usage(FILE *out)
 		"                             a virtio block device (repeatable; the root drive is /dev/vda)\n"
 		"  --net id=ID,tap=NAME[,mac=06:00:AC:10:00:02]\n"
 		"                             a virtio-net interface on an existing TAP (repeatable)\n"
+		"  --vsock cid=N,uds=PATH     a virtio-vsock device: host connections at PATH,\n"
+		"                             guest connections to port P at PATH_P\n"
 		"  --rng                      a virtio entropy device fed from getrandom()\n"
 		"  --boot-timer               print the guest's boot time when /init starts\n"
 		"  --level error|warn|info|debug   log level (default warn)\n"
