@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -902,4 +903,37 @@ Test(vsock, cli_and_json_configuration)
 		       0, NULL);
 	cr_assert_neq(vsock_from_json(j, &v, err, sizeof(err)), 0);
 	json_decref(j);
+}
+
+Test(vsock, out_of_descriptors_pauses_the_listener)
+{
+	struct rlimit old, low;
+	struct pollfd p;
+	struct rx r;
+	int h, probe, c;
+	uint64_t errs = counter("host_errors");
+
+	bring_up();
+	h = guest_connects(4096);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	probe = dup(0); /* the next free descriptor */
+	close(probe);
+	low = old;
+	low.rlim_cur = (rlim_t)probe + 1; /* room for the client only */
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	c = unix_connect(uds);
+	cr_assert_eq(write(c, "CONNECT 7\n", 10), 10);
+	fire(); /* accept4 fails: EMFILE */
+	cr_assert_eq(counter("host_errors"), errs + 1);
+	p = (struct pollfd){ .fd = virtio_vsock_mux_fd(dev), .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 0), 0, "the listener is not spinning");
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* a connection goes: the listener is back, the waiting one served */
+	give_rx(2, 4096);
+	send_pkt(OP(RST), 1234, HOSTPORT, NULL, 0, 0, 0, 0);
+	fire();
+	expect_rx(&r, OP(REQUEST));
+	cr_assert_eq(r.h.dst_port, 7);
+	close(c);
+	close(h);
 }

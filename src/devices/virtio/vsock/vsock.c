@@ -269,6 +269,7 @@ static void conn_kill(struct virtio_vsock *v, struct vsock_conn *c, bool rst)
 	v->nr_conns--;
 	metrics_inc(v->m.conns_removed);
 	free(c);
+	vsock_muxer_listen_resume(&v->mux); /* a descriptor is free again */
 }
 
 static void conn_kill_all(struct virtio_vsock *v)
@@ -804,8 +805,14 @@ static void host_accept(struct virtio_vsock *v)
 		struct vsock_conn *c;
 
 		if (fd < 0) {
-			if (fd != -EAGAIN)
+			if (fd != -EAGAIN && fd != -EINTR &&
+			    fd != -ECONNABORTED) {
+				/* out of descriptors (or memory): stop listening
+				 * until a connection goes, rather than spin on a
+				 * listener that stays readable */
 				metrics_inc(v->m.host_errors);
+				vsock_muxer_listen_pause(&v->mux);
+			}
 			return;
 		}
 		c = conn_new(v, fd, CONN_HOST_LINE);
@@ -926,6 +933,7 @@ static int vsock_activate(struct virtio_dev *dev)
 
 	if (ret)
 		return ret;
+	vsock_muxer_listen_resume(&v->mux);
 	evq_process(v);
 	return 0;
 }

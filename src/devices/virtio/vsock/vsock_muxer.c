@@ -131,6 +131,25 @@ int vsock_muxer_accept(struct vsock_muxer *m)
 	return fd;
 }
 
+void vsock_muxer_listen_pause(struct vsock_muxer *m)
+{
+	if (m->listen_fd < 0 || m->listen_paused)
+		return;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listen_fd, NULL) == 0)
+		m->listen_paused = true;
+}
+
+void vsock_muxer_listen_resume(struct vsock_muxer *m)
+{
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.u64 = VSOCK_MUX_LISTENER };
+
+	if (m->listen_fd < 0 || !m->listen_paused)
+		return;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->listen_fd, &ev) == 0)
+		m->listen_paused = false;
+}
+
 int vsock_muxer_connect(const struct vsock_muxer *m, uint32_t port)
 {
 	char path[sizeof(m->uds_path) + 16];

@@ -39,6 +39,7 @@ struct vsock_muxer {
 	/* the socket file we bound (removed at close if it is still ours) */
 	dev_t sock_dev;
 	ino_t sock_ino;
+	bool listen_paused; /* out of descriptors: not in the epoll set */
 };
 
 /*
@@ -57,6 +58,12 @@ void vsock_muxer_close(struct vsock_muxer *m);
 /* A new host connection (non-blocking), or -EAGAIN when none waits, or
  * another negative errno. */
 int vsock_muxer_accept(struct vsock_muxer *m);
+
+/* Takes the listener out of the epoll set (accept4 fails with EMFILE: a
+ * level-triggered listener would spin) or puts it back (a descriptor was
+ * freed). */
+void vsock_muxer_listen_pause(struct vsock_muxer *m);
+void vsock_muxer_listen_resume(struct vsock_muxer *m);
 
 /* A non-blocking connection to "<uds_path>_<port>": the fd, or a negative
  * errno (-ENAMETOOLONG when that path does not fit sun_path; -ENOENT,
