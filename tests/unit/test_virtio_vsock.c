@@ -580,7 +580,6 @@ Test(vsock, figment_credit_updates_and_violations)
 {
 	static uint8_t chunk[VSOCK_MAX_PKT];
 	uint64_t viol = counter("credit_violations");
-	uint32_t sent = 0;
 	bool rst = false;
 	struct rx r;
 	int h, sz = 4096;
@@ -594,7 +593,6 @@ Test(vsock, figment_credit_updates_and_violations)
 	/* the guest ignores its credit and keeps sending */
 	for (int i = 0; i < 40 && !rst; i++) {
 		send_pkt(OP(RW), 1234, HOSTPORT, chunk, sizeof(chunk), 0, 4096, 0);
-		sent += sizeof(chunk);
 		while (next_rx(&r))
 			if (r.h.op == OP(RST))
 				rst = true;
