@@ -44,6 +44,8 @@ void cli_usage(FILE *out)
 		"                             a virtio-net interface on an existing TAP (repeatable)\n"
 		"  --net id=ID,user=on|passt|slirp[,hostfwd=tcp:127.0.0.1:2222-:22]...\n"
 		"                             user-mode networking, no root needed (guest 10.0.2.15/24 by DHCP)\n"
+		"  --vsock cid=N,uds=PATH     a virtio-vsock device: host connections at PATH,\n"
+		"                             guest connections to port P at PATH_P\n"
 		"  --rng                      a virtio entropy device fed from getrandom()\n"
 		"  --boot-timer               print the guest's boot time when /init starts\n"
 		"  --level error|warn|info|debug   log level (default warn)\n"

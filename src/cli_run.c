@@ -14,6 +14,7 @@
 
 #include "config/drive_config.h"
 #include "config/net_config.h"
+#include "config/vsock_config.h"
 #include "snapshot.h"
 
 static const struct option run_options[] = {
@@ -27,6 +28,7 @@ static const struct option run_options[] = {
 	{ "hide-hypervisor", no_argument, NULL, OPT_HIDE_HV },
 	{ "drive", required_argument, NULL, OPT_DRIVE },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "level", required_argument, NULL, OPT_LEVEL },
@@ -130,6 +132,19 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 			cfg->nr_nets++;
 			break;
 		}
+		case OPT_VSOCK: {
+			char err[CONFIG_ERR_MAX];
+			int r = vsock_config_parse(optarg, &cfg->vsock, err,
+						   sizeof(err));
+
+			if (r == -ENAMETOOLONG) {
+				fprintf(stderr, "%s: --vsock: %s\n", cli_prog, err);
+				return VMM_EXIT_CONFIG;
+			}
+			if (r)
+				return cli_usage_error("--vsock: %s", err);
+			break;
+		}
 		case OPT_RNG:
 			cfg->entropy = true;
 			break;
@@ -179,6 +194,9 @@ static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
 				       .nr_drives = cfg->nr_drives,
 				       .nets = cfg->nets,
 				       .nr_nets = cfg->nr_nets,
+				       .vsock_uds = cfg->vsock.present
+							    ? cfg->vsock.uds_path
+							    : NULL,
 			       },
 			       err, sizeof(err));
 	if (ret) {
@@ -230,7 +248,7 @@ int cmd_run(int argc, char **argv)
 		    cfg.machine.mem_size_mib != 128 ||
 		    cfg.machine.hypervisor_vendor || cfg.machine.hide_hypervisor ||
 		    cfg.entropy) {
-			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --net id=,tap= (a new TAP for an interface), --api-sock, --paused and the log options apply",
+			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --net id=,tap= (a new TAP for an interface), --vsock cid=,uds= (a new socket path for the vsock device), --api-sock, --paused and the log options apply",
 					  "--restore");
 			goto out_cfg;
 		}
@@ -242,7 +260,9 @@ int cmd_run(int argc, char **argv)
 				  ra.api_sock ? "--api-sock" : "--paused");
 		goto out_cfg;
 	}
-	if (vm_config_validate(&cfg, err, sizeof(err))) {
+	if (vm_config_validate(&cfg, err, sizeof(err)) ||
+	    (cfg.vsock.present &&
+	     vsock_check_uds_path(cfg.vsock.uds_path, err, sizeof(err)))) {
 		fprintf(stderr, "%s: %s\n", cli_prog, err);
 		ret = VMM_EXIT_CONFIG;
 		goto out_cfg;

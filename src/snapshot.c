@@ -378,6 +378,24 @@ static int override_nets(struct vm_config *cfg,
 	return vm_config_validate_nets(cfg, err, errlen);
 }
 
+/* Firecracker's vsock_override: the vsock device listens at a new path. */
+static int override_vsock(struct vm_config *cfg,
+			  const struct snapshot_restore_opts *opts, char *err,
+			  size_t errlen)
+{
+	if (!opts->vsock_uds)
+		return 0;
+	if (!cfg->vsock.present) {
+		snprintf(err, errlen, "the snapshot has no vsock device to override");
+		return -EINVAL;
+	}
+	if (vsock_check_uds_path(opts->vsock_uds, err, errlen))
+		return -EINVAL;
+	snprintf(cfg->vsock.uds_path, sizeof(cfg->vsock.uds_path), "%s",
+		 opts->vsock_uds);
+	return vm_config_validate_vsock(&cfg->vsock, err, errlen);
+}
+
 static int restore_config(const struct snap_file *f, struct vm_config *cfg,
 			  const struct snapshot_restore_opts *opts, char *err,
 			  size_t errlen)
@@ -418,7 +436,8 @@ static int restore_config(const struct snap_file *f, struct vm_config *cfg,
 	if (opts->track_dirty)
 		cfg->machine.track_dirty_pages = true;
 	return override_drives(cfg, opts, err, errlen) ?:
-	       override_nets(cfg, opts, err, errlen);
+	       override_nets(cfg, opts, err, errlen) ?:
+	       override_vsock(cfg, opts, err, errlen);
 }
 
 static int restore_vcpus(struct vmm *vmm, const struct snap_file *f,

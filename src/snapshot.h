@@ -73,6 +73,9 @@ struct snapshot_restore_opts {
 	 * used): Firecracker's network_overrides */
 	const struct net_config *nets;
 	int nr_nets;
+	/* a new Unix socket path for the vsock device, or NULL:
+	 * Firecracker's vsock_override */
+	const char *vsock_uds;
 };
 
 int snapshot_restore(struct vmm *vmm, const char *state_path,

@@ -127,6 +127,9 @@ static int api_snapshot_load(void *opaque, const char *state_path,
 				       .nr_drives = how->overrides->nr_drives,
 				       .nets = how->overrides->nets,
 				       .nr_nets = how->overrides->nr_nets,
+				       .vsock_uds = how->overrides->vsock.present
+							    ? how->overrides->vsock.uds_path
+							    : NULL,
 			       },
 			       err, errlen);
 	if (ret)

@@ -314,6 +314,11 @@ static int put_entropy(struct call *c, struct http_response *resp)
 	return configure(c, resp, CONFIG_RES_ENTROPY);
 }
 
+static int put_vsock(struct call *c, struct http_response *resp)
+{
+	return configure(c, resp, CONFIG_RES_VSOCK);
+}
+
 static int put_serial(struct call *c, struct http_response *resp)
 {
 	return configure(c, resp, CONFIG_RES_SERIAL);
@@ -524,6 +529,31 @@ static int net_overrides_from_json(const json_t *arr, struct vm_config *o,
 	return 0;
 }
 
+/* Firecracker's `vsock_override`: {"uds_path": ...}, a new Unix socket for
+ * the snapshot's vsock device (present set in @o). */
+static int vsock_override_from_json(const json_t *v, struct vm_config *o,
+				    char *err, size_t errlen)
+{
+	static const char *const fields[] = { "uds_path", NULL };
+	const char *uds = NULL;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_check_fields(v, "vsock_override", fields, err, errlen) ||
+	    json_get_string(v, "vsock_override", "uds_path", true, &uds, err,
+			    errlen))
+		return -EINVAL;
+	if (!*uds || strlen(uds) > CONFIG_UDS_PATH_MAX) {
+		snprintf(err, errlen,
+			 "vsock_override: field `uds_path` must be 1 to %d bytes (a Unix socket's sun_path)",
+			 CONFIG_UDS_PATH_MAX);
+		return -EINVAL;
+	}
+	o->vsock.present = true;
+	snprintf(o->vsock.uds_path, sizeof(o->vsock.uds_path), "%s", uds);
+	return 0;
+}
+
 static int put_snapshot_load(struct call *c, struct http_response *resp)
 {
 	static const char *const fields[] = {
@@ -570,10 +600,10 @@ static int put_snapshot_load(struct call *c, struct http_response *resp)
 	}
 	if (!mem)
 		return fault(resp, 400, "snapshot: `mem_backend` or `mem_file_path` is required");
-	if (json_object_get(c->body, "vsock_override") &&
-	    !json_is_null(json_object_get(c->body, "vsock_override")))
-		return fault(resp, 400, "vsock_override is not supported by figment yet: it has no vsock device.");
-	ret = drive_overrides_from_json(json_object_get(c->body, "drive_overrides"),
+	ret = vsock_override_from_json(json_object_get(c->body, "vsock_override"),
+				       &overrides, c->err, ERR_LEN);
+	if (!ret)
+		ret = drive_overrides_from_json(json_object_get(c->body, "drive_overrides"),
 					&overrides, c->err, ERR_LEN);
 	if (!ret)
 		ret = net_overrides_from_json(json_object_get(c->body,
@@ -656,7 +686,7 @@ static const struct route routes[] = {
 	  .patch = patch_net },
 	{ "/snapshot/create", "snapshot", M_PUT, .put = put_snapshot_create },
 	{ "/snapshot/load", "snapshot", M_PUT, .put = put_snapshot_load },
-	{ "/vsock", "vsock", M_PUT, .unsupported = "The vsock device" },
+	{ "/vsock", "vsock", M_PUT, .put = put_vsock },
 };
 
 /* Matches @path against @pattern; *id gets the "*" segment (in @idbuf). */

@@ -135,6 +135,23 @@ static int apply_net(struct vm_config *cfg, const char *path_id,
 	return 0;
 }
 
+static int apply_vsock(struct vm_config *cfg, const json_t *body, char *err,
+		       size_t errlen)
+{
+	struct vsock_config v;
+	int ret = vsock_from_json(body, &v, err, errlen);
+
+	if (!ret)
+		ret = vm_config_validate_vsock(&v, err, errlen);
+	/* a path that cannot be bound fails this call, not InstanceStart */
+	if (!ret)
+		ret = vsock_check_uds_path(v.uds_path, err, errlen);
+	if (ret)
+		return ret;
+	cfg->vsock = v;
+	return 0;
+}
+
 static int apply_logger(struct vm_config *cfg, const json_t *body, char *err,
 			size_t errlen)
 {
@@ -194,6 +211,8 @@ int config_apply(struct vm_config *cfg, enum config_resource res,
 		return entropy_from_json(body, &cfg->entropy,
 					 &cfg->entropy_rate_limiter, err,
 					 errlen);
+	case CONFIG_RES_VSOCK:
+		return apply_vsock(cfg, body, err, errlen);
 	case CONFIG_RES_SERIAL:
 		return serial_from_json(body, &cfg->serial, err, errlen);
 	case CONFIG_RES_LOGGER:

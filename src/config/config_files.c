@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/vm_config.h"
@@ -53,4 +55,42 @@ int boot_source_check_files(const struct boot_source_config *b, char *err,
 	if (!ret && b->initrd_path)
 		ret = check_regular(b->initrd_path, "initrd", err, errlen);
 	return ret;
+}
+
+int vsock_check_uds_path(const char *path, char *err, size_t errlen)
+{
+	char dir[CONFIG_UDS_PATH_MAX + 1];
+	const char *slash;
+	struct stat st;
+
+	if (strlen(path) > CONFIG_UDS_PATH_MAX) {
+		snprintf(err, errlen,
+			 "vsock: the Unix socket path is longer than %d bytes (sun_path)",
+			 CONFIG_UDS_PATH_MAX);
+		return -ENAMETOOLONG;
+	}
+	slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen,
+			 "vsock: the folder '%s' of the Unix socket '%s' does not exist",
+			 dir, path);
+		return -ENOENT;
+	}
+	if (slash && !slash[1]) {
+		snprintf(err, errlen, "vsock: '%s' names a folder, not a socket",
+			 path);
+		return -EISDIR;
+	}
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen,
+			 "vsock: '%s' exists and is not a Unix socket", path);
+		return -EEXIST;
+	}
+	return 0;
 }

@@ -27,7 +27,7 @@ static const char *const fields[] = {
 static int check_unsupported(const json_t *doc, char *err, size_t errlen)
 {
 	static const char *const lists[] = { "pmem", NULL };
-	static const char *const objs[] = { "balloon", "vsock", "mmds-config",
+	static const char *const objs[] = { "balloon", "mmds-config",
 					    "cpu-config", "memory-hotplug",
 					    NULL };
 
@@ -172,6 +172,11 @@ int config_from_json(const char *text, size_t len, struct vm_config *cfg,
 		if (ret)
 			goto out;
 	}
+	if ((v = section(doc, "vsock"))) {
+		ret = vsock_from_json(v, &n.vsock, err, errlen);
+		if (ret)
+			goto out;
+	}
 	if ((v = section(doc, "entropy"))) {
 		ret = entropy_from_json(v, &n.entropy, &n.entropy_rate_limiter,
 					err, errlen);
@@ -234,7 +239,7 @@ json_t *vm_config_to_json_obj(const struct vm_config *cfg)
 	json_object_set_new(o, "mmds-config", json_null());
 	json_object_set_new(o, "network-interfaces", nets);
 	json_object_set_new(o, "pmem", json_array());
-	json_object_set_new(o, "vsock", json_null());
+	json_object_set_new(o, "vsock", vsock_to_json(&cfg->vsock));
 	json_object_set_new(o, "entropy",
 			    !cfg->entropy ? json_null() :
 			    cfg->entropy_rate_limiter.bandwidth.size ||

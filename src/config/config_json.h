@@ -71,6 +71,12 @@ int net_patch_from_json(const json_t *j, char id[CONFIG_ID_MAX + 1],
 			struct rate_limiter_config *tx, bool *has_tx, char *err,
 			size_t errlen);
 
+/* Vsock (vsock_id accepted, deprecated); fills @v (present) on success. */
+int vsock_from_json(const json_t *j, struct vsock_config *v, char *err,
+		    size_t errlen);
+/* null when @v is not present. */
+json_t *vsock_to_json(const struct vsock_config *v);
+
 /* PartialDrive: the id, and the new backing file (NULL: unchanged), which
  * points into @j. */
 /* PATCH /drives/{id}: the id, a new path (*@path NULL: none), a new rate

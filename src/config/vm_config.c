@@ -205,6 +205,25 @@ int vm_config_validate_nets(const struct vm_config *cfg, char *err,
 	return 0;
 }
 
+int vm_config_validate_vsock(const struct vsock_config *v, char *err,
+			     size_t errlen)
+{
+	size_t len;
+
+	if (!v->present)
+		return 0;
+	if (v->guest_cid < CONFIG_VSOCK_MIN_CID || v->guest_cid == UINT32_MAX)
+		fail("vsock: guest CID %u is reserved (use 3 to %u)",
+		     v->guest_cid, UINT32_MAX - 1);
+	len = strnlen(v->uds_path, sizeof(v->uds_path));
+	if (len == 0)
+		fail("vsock: the Unix socket path is empty");
+	if (len > CONFIG_UDS_PATH_MAX)
+		fail("vsock: the Unix socket path is longer than %d bytes (sun_path)",
+		     CONFIG_UDS_PATH_MAX);
+	return 0;
+}
+
 int vm_config_validate_drives(const struct vm_config *cfg, char *err,
 			      size_t errlen)
 {
@@ -241,6 +260,8 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	ret = vm_config_validate_drives(cfg, err, errlen);
 	if (!ret)
 		ret = vm_config_validate_nets(cfg, err, errlen);
+	if (!ret)
+		ret = vm_config_validate_vsock(&cfg->vsock, err, errlen);
 	if (ret)
 		return ret;
 	if (cfg->serial.mode == SERIAL_FILE &&

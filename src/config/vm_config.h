@@ -103,6 +103,21 @@ struct net_config {
 	struct rate_limiter_config rx_rate_limiter, tx_rate_limiter;
 };
 
+/* sun_path holds 108 bytes with its NUL */
+#define CONFIG_UDS_PATH_MAX 107
+/* CIDs 0-2 are the hypervisor, the loopback and the host; -1U is "any" */
+#define CONFIG_VSOCK_MIN_CID 3u
+
+/* The virtio-vsock device (Firecracker's Vsock): host-initiated
+ * connections come to the Unix socket @uds_path, a guest connection to
+ * host port P goes to "<uds_path>_P". No strings to free. */
+struct vsock_config {
+	bool present;
+	uint32_t guest_cid;
+	char uds_path[CONFIG_UDS_PATH_MAX + 1];
+	char vsock_id[CONFIG_ID_MAX + 1]; /* deprecated; kept for GET */
+};
+
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 
 struct serial_config {
@@ -156,6 +171,7 @@ struct vm_config {
 	int nr_drives;
 	struct net_config nets[CONFIG_MAX_NETS];
 	int nr_nets;
+	struct vsock_config vsock;
 	bool entropy; /* virtio-rng */
 	struct rate_limiter_config entropy_rate_limiter;
 	struct serial_config serial;
@@ -187,6 +203,14 @@ int vm_config_validate_drives(const struct vm_config *cfg, char *err,
  * kernel would take, MACs unicast and not zero. */
 int vm_config_validate_nets(const struct vm_config *cfg, char *err,
 			    size_t errlen);
+
+/* The vsock device, when present: a CID of at least 3 (and not -1U), a
+ * socket path of 1 to CONFIG_UDS_PATH_MAX bytes. 0 or -EINVAL. */
+int vm_config_validate_vsock(const struct vsock_config *v, char *err,
+			     size_t errlen);
+/* The vsock socket path can be bound: its folder exists and the path is
+ * free or a socket. 0 or a negative errno with the reason in @err. */
+int vsock_check_uds_path(const char *path, char *err, size_t errlen);
 
 /*
  * Checks what can be checked without KVM or files (ranges, required fields).

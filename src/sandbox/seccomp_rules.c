@@ -15,6 +15,7 @@
 #include <linux/kvm.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "sandbox/seccomp_filter.h"
@@ -75,9 +76,9 @@
 static struct seccomp_rule vmm_rules[] = {
 	COMMON_RULES,
 	CALL(brk, "malloc: all threads share the main arena"),
-	CALL(read, "eventfds, signalfd, timerfds, console input, files, TAP frames"),
-	CALL(readv, "console and file input"),
-	CALL(writev, "console output, TAP frames (virtio-net transmit)"),
+	CALL(read, "eventfds, signalfd, timerfds, console input, files, TAP frames, vsock streams"),
+	CALL(readv, "console and file input, vsock streams to the guest"),
+	CALL(writev, "console output, TAP frames (virtio-net transmit), vsock streams"),
 	CALL(pread64, "disk images, snapshot state"),
 	CALL(pwrite64, "disk images, snapshot files"),
 	CALL(preadv, "virtio-blk reads"),
@@ -92,7 +93,7 @@ static struct seccomp_rule vmm_rules[] = {
 	CALL(newfstatat, "file type and size checks (safe_open)"),
 	CALL(fstat, "file type and size checks"),
 	CALL(rename, "a snapshot file appears whole or not at all"),
-	CALL(unlink, "a failed snapshot's partial files; the API socket at exit"),
+	CALL(unlink, "a failed snapshot's partial files; the API and vsock sockets at exit"),
 	CALL(mincore, "Diff snapshots: which pages of a file mapping exist"),
 	CALL_ARG(fcntl, 1, F_GETFL, "non-blocking console and log output"),
 	CALL_ARG(fcntl, 1, F_SETFL, "non-blocking console and log output"),
@@ -100,11 +101,24 @@ static struct seccomp_rule vmm_rules[] = {
 	CALL_ARG(fcntl, 1, F_SETFD, "close-on-exec"),
 	CALL(epoll_wait, "the event loop"),
 	CALL(epoll_pwait, "the event loop"),
-	CALL(epoll_ctl, "handlers added and removed (console, rate-limit timers)"),
+	CALL(epoll_ctl, "handlers added and removed (console, rate-limit timers, vsock sockets)"),
 	CALL(poll, "the bounded final console drain"),
 	CALL(ppoll, "the bounded final console drain"),
 	CALL(timerfd_settime, "rate limiters, metrics period"),
 	CALL(getrandom, "virtio-rng, new VM generation ids"),
+	CALL_ARG(accept4, 3, SOCK_NONBLOCK | SOCK_CLOEXEC,
+		 "vsock: host connections to the device's Unix socket"),
+	/* only the one kind of socket vsock makes: a non-blocking Unix
+	 * stream socket, to connect to <uds>_<port> */
+	{ .nr = __NR_socket, .nr_conds = 3,
+	  .conds = { { .arg = 0, .op = SECCOMP_OP_EQ, .value = AF_UNIX },
+		     { .arg = 1, .op = SECCOMP_OP_EQ,
+		       .value = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC },
+		     { .arg = 2, .op = SECCOMP_OP_EQ, .value = 0 } },
+	  .comment = "vsock: a guest connection to a host port (AF_UNIX streams only)" },
+	CALL(connect, "vsock: a guest connection to <uds>_<port>"),
+	CALL(recvfrom, "vsock: a host connection's CONNECT line (MSG_PEEK)"),
+	CALL(shutdown, "vsock: the guest half-closed a connection"),
 	CALL(getpid, "pthread_kill (vCPU kick)"),
 	CALL(gettid, "pthread_kill (vCPU kick)"),
 	CALL(tgkill, "vCPU kick signal; abort()"),

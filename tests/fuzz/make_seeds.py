@@ -221,3 +221,55 @@ def user_net_seed(name, cut, frames, tail=b""):
 user_net_seed("two_frames", 3, [b"\x11" * 60, b"\x22" * 1500])
 user_net_seed("torn", 0, [b"\x33" * 64], struct.pack(">I", 100) + b"x" * 10)
 user_net_seed("bad_length", 9, [b"\x44" * 14], struct.pack(">I", 0x7fffffff))
+def vsock_pkt(op, src_port, dst_port, payload=b"", flags=0, buf_alloc=65536,
+              fwd_cnt=0, src_cid=3, dst_cid=2, typ=1):
+    return struct.pack("<QQIIIHHIII", src_cid, dst_cid, src_port, dst_port,
+                       len(payload), typ, op, flags, buf_alloc, fwd_cnt) + payload
+
+
+def vsock_seed(name, packets, line=b"", hosts=0, port=52, ndata=8,
+               shut=0, close=0, rx_bufs=8, rx_len=4096, qexp=(4, 4, 2)):
+    """fuzz_virtio_vsock: features, queue sizes, host programs (the first
+    writes @line), then guest RAM: the receive ring at 0 (buffers from
+    0x10000), the transmit ring at 0x4000 (one packet per chain, from
+    0x20000), the event ring at 0x8000 (buffers from 0x38000)."""
+    ram = Ram(0x40000)
+    rx = [desc(0x10000 + 0x1000 * i, rx_len, F_WRITE) for i in range(rx_bufs)]
+    rings(ram, rx, list(range(rx_bufs)), 0, 0x1000)
+    tx = []
+    for i, p in enumerate(packets):
+        gpa = 0x20000 + 0x1000 * i
+        ram.put(gpa, p)
+        tx.append(desc(gpa, len(p)))
+    rings(ram, tx, list(range(len(tx))), 0x4000, 0x5000)
+    rings(ram, [desc(0x38000, 4, F_WRITE), desc(0x38010, 4, F_WRITE)], [0, 1],
+          0x8000, 0x9000)
+    head = struct.pack("<Q", 1 << 32) + bytes(qexp) + bytes([hosts, port, ndata, shut, close])
+    head += line.ljust(32, b"\0")[:32]
+    assert len(head) == 48
+    write("fuzz_virtio_vsock", name, head + ram.trimmed())
+
+
+OP_REQ, OP_RESP, OP_RST, OP_SHUT, OP_RW, OP_CU, OP_CR = range(1, 8)
+vsock_seed("guest_connects", [vsock_pkt(OP_REQ, 1000, 1234),
+                              vsock_pkt(OP_RW, 1000, 1234, b"hello"),
+                              vsock_pkt(OP_CR, 1000, 1234),
+                              vsock_pkt(OP_SHUT, 1000, 1234, flags=3)])
+vsock_seed("host_connects", [vsock_pkt(OP_RESP, 52, 1 << 30),
+                             vsock_pkt(OP_RW, 52, 1 << 30, b"back"),
+                             vsock_pkt(OP_RST, 52, 1 << 30)],
+           line=b"CONNECT 52\n", hosts=3)
+vsock_seed("hostile", [vsock_pkt(OP_RW, 1, 2, b"x")[:30],
+                       vsock_pkt(9, 1000, 1234),
+                       vsock_pkt(OP_REQ, 1000, 1234, typ=2),
+                       vsock_pkt(OP_REQ, 1000, 1234, src_cid=7),
+                       vsock_pkt(OP_REQ, 1000, 1234, dst_cid=5),
+                       vsock_pkt(OP_REQ, 1001, 4321),
+                       vsock_pkt(OP_REQ, 1002, 1234, buf_alloc=0),
+                       vsock_pkt(OP_RW, 1002, 1234, b"y" * 3000)],
+           line=b"CONNECT x\n", hosts=1, rx_len=44, shut=0xff, close=1)
+vsock_seed("half_close", [vsock_pkt(OP_REQ, 1000, 1234),
+                          vsock_pkt(OP_SHUT, 1000, 1234, flags=2),
+                          vsock_pkt(OP_RW, 1000, 1234, b"late"),
+                          vsock_pkt(OP_CU, 1000, 1234, buf_alloc=10, fwd_cnt=5)],
+           shut=1, ndata=31)

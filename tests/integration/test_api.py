@@ -40,7 +40,7 @@ DEFS = SPEC["definitions"]
 IMPLEMENTED = {"/", "/version", "/machine-config", "/boot-source",
                "/drives/{drive_id}", "/entropy", "/serial", "/actions", "/vm",
                "/vm/config", "/logger", "/metrics",
-               "/network-interfaces/{iface_id}"}
+               "/network-interfaces/{iface_id}", "/vsock"}
 # Implemented, and exercised with real snapshots in test_snapshot.py: a body
 # valid by the schema alone names files that are no snapshot.
 SNAPSHOTS = {"/snapshot/create", "/snapshot/load"}
@@ -266,6 +266,8 @@ def example(schema, fc, name=""):
             return TAP
         if name == "guest_mac":
             return "06:00:ac:10:00:02"
+        if name == "uds_path":
+            return os.path.join(fc.workdir, "v.sock")  # bound at the start
         if name in ("log_path", "metrics_path", "serial_out_path"):
             return os.path.join(fc.workdir, name + ".out")
         if "path" in name:
@@ -979,6 +981,42 @@ def test_instance_id_refused(ident, tmp_path):
     r = subprocess.run([FIGMENT, "--api-sock", str(tmp_path / "s"), "--id", ident],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 2 and "invalid --id" in r.stderr
+
+
+def test_vsock_rules(fc):
+    c = fc.client
+    uds = os.path.join(fc.workdir, "v.sock")
+    r = c.request("PUT", "/vsock", {"guest_cid": 3, "uds_path": uds})
+    assert r.status == 204, r.body
+    cfg = c.request("GET", "/vm/config").json()
+    assert cfg["vsock"] == {"guest_cid": 3, "uds_path": uds}
+    # the deprecated vsock_id is taken; a second PUT replaces the first
+    r = c.request("PUT", "/vsock", {"vsock_id": "vsock0", "guest_cid": 42,
+                                    "uds_path": uds})
+    assert r.status == 204, r.body
+    assert c.request("GET", "/vm/config").json()["vsock"]["guest_cid"] == 42
+    bad = [({"guest_cid": 2, "uds_path": uds}, "guest_cid"),
+           ({"guest_cid": 0, "uds_path": uds}, "guest_cid"),
+           ({"guest_cid": 4294967295, "uds_path": uds}, "guest_cid"),
+           ({"guest_cid": 3, "uds_path": "/tmp/" + "x" * 110}, "uds_path"),
+           ({"guest_cid": 3, "uds_path": ""}, "uds_path"),
+           ({"guest_cid": 3, "uds_path": "/no/such/folder/v.sock"}, "does not exist"),
+           ({"guest_cid": 3, "uds_path": fc.file("regular")}, "not a Unix socket"),
+           ({"guest_cid": 3, "uds_path": fc.workdir + "/"}, "folder"),
+           ({"guest_cid": "3", "uds_path": uds}, "guest_cid"),
+           ({"guest_cid": 3}, "uds_path")]
+    for body, word in bad:
+        r = c.request("PUT", "/vsock", body)
+        assert r.status == 400, (body, r.body)
+        assert word in r.fault, (body, r.fault)
+    # the refused calls changed nothing
+    assert c.request("GET", "/vm/config").json()["vsock"]["guest_cid"] == 42
+    for override in ({"uds_path": 1}, {"uds_path": ""}, {"path": uds},
+                     {"uds_path": "/tmp/" + "y" * 110}, "x"):
+        r = c.request("PUT", "/snapshot/load", {"snapshot_path": "s",
+                                                "mem_file_path": "m",
+                                                "vsock_override": override})
+        assert r.status == 400 and "vsock_override" in r.fault, (override, r.fault)
 
 
 def test_snapshot_bodies_are_checked(fc):

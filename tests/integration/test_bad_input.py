@@ -128,6 +128,26 @@ def test_hypervisor_vendor_too_long(figment, guest):
                "--hypervisor-vendor", "ThirteenChars"), CONFIG, "12 characters")
 
 
+@pytest.mark.parametrize("spec,words", [
+    ("cid=2,uds={d}/v.sock", ["CID 2", "reserved"]),
+    ("cid=4294967295,uds={d}/v.sock", "reserved"),
+    ("cid=3,uds={d}/" + "x" * 110, "sun_path"),
+    ("cid=3,uds=/no/such/folder/v.sock", "does not exist"),
+    ("cid=3,uds={d}/file", "not a Unix socket"),
+])
+def test_bad_vsock(figment, guest, tmp_path, spec, words):
+    (tmp_path / "file").write_text("x")
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--vsock",
+               spec.format(d=tmp_path)), CONFIG, words)
+
+
+def test_vsock_syntax(figment, guest):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--vsock", "cid=x,uds=/a"),
+           USAGE, "--vsock")
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--vsock", "uds=/a"),
+           USAGE, "cid")
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
                     reason="needs root and unshare to hide /dev/kvm")
 def test_kvm_missing(figment, guest):

@@ -3,6 +3,7 @@
  * the same rules, the filter file's refusals, syscall names both ways, and
  * that compiled filters fit BPF's limits. */
 #include <criterion/criterion.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
@@ -34,10 +35,22 @@ Test(seccomp_policy, builtin_lists_are_narrow)
 
 		cr_assert(!allows(f, __NR_execve) && !allows(f, __NR_clone) &&
 			  !allows(f, __NR_clone3) && !allows(f, __NR_fork) &&
-			  !allows(f, __NR_socket) && !allows(f, __NR_ptrace) &&
+			  !allows(f, __NR_ptrace) &&
 			  !allows(f, __NR_setns), "%s", seccomp_thread_key[k]);
 		for (size_t i = 0; i < f->nr_rules; i++)
 			cr_assert(f->rules[i].comment, "every call says why");
+	}
+	/* sockets: only the VMM thread's vsock, one kind, by its arguments */
+	cr_assert(!allows(api, __NR_socket) && !allows(vcpu, __NR_socket));
+	for (size_t i = 0; i < vmm->nr_rules; i++) {
+		const struct seccomp_rule *r = &vmm->rules[i];
+
+		if (r->nr != __NR_socket)
+			continue;
+		cr_assert_eq(r->nr_conds, 3);
+		cr_assert_eq(r->conds[0].value, AF_UNIX);
+		cr_assert_eq(r->conds[1].value,
+			     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
 	}
 	cr_assert(!allows(api, __NR_openat), "the API thread opens nothing");
 	cr_assert(!allows(vcpu, __NR_openat));

@@ -15,6 +15,7 @@
 #include "devices/virtio/blk/blk.h"
 #include "devices/virtio/net/net.h"
 #include "devices/virtio/rng/rng.h"
+#include "devices/virtio/vsock/vsock.h"
 #include "util/log.h"
 
 static void notifier_handle(void *opaque, uint32_t events)
@@ -383,8 +384,10 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 			 CONFIG_MAX_NETS);
 		return -EINVAL;
 	}
-	/* drives (the root first), interfaces, then the entropy device */
-	total = cfg->nr_drives + cfg->nr_nets + (cfg->entropy ? 1 : 0);
+	/* drives (the root first), interfaces, the entropy device, then
+	 * vsock (last: the others keep their places with or without it) */
+	total = cfg->nr_drives + cfg->nr_nets + (cfg->entropy ? 1 : 0) +
+		(cfg->vsock.present ? 1 : 0);
 	if (total > LAYOUT_VIRTIO_MAX_DEVICES) {
 		snprintf(err, errlen,
 			 "%d virtio devices requested, at most %d fit (one "
@@ -409,6 +412,12 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 
 			ret = virtio_net_create(n, &vm->mem, &dev, err, errlen);
 			rl = &n->tx_rate_limiter; /* rx: the device's own */
+		} else if (cfg->vsock.present && i == total - 1) {
+			static const struct rate_limiter_config none;
+
+			ret = virtio_vsock_create(&cfg->vsock, &vm->mem, &dev,
+						  err, errlen);
+			rl = &none;
 		} else {
 			ret = virtio_rng_create(&vm->mem, &dev);
 			if (ret)
