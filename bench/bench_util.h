@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Small helpers the static benchmark tools (vmm_timer.c, blkmon.c) share:
- * fatal errors and optional log files of what the VMM printed. */
+/* Small helpers the static benchmark tools (vmm_timer.c, blkmon.c,
+ * netmon.c) share: fatal errors, optional log files of what the VMM printed,
+ * /proc stat files. */
 #ifndef FIGMENT_BENCH_UTIL_H
 #define FIGMENT_BENCH_UTIL_H
 
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Exit status 125: the measurement itself failed, not the VMM. */
@@ -46,6 +48,41 @@ static inline void write_all(int fd, const char *buf, size_t n)
 		buf += w;
 		n -= (size_t)w;
 	}
+}
+
+/* Reads the numeric fields of a /proc stat file into v[] (v[0] is field 3)
+ * and the command name into @comm; returns how many fields, or -1. The
+ * name (field 2) may hold spaces and parentheses: it ends at the last ')'. */
+static inline int read_stat(const char *path, unsigned long long *v, int max,
+		     char *comm, size_t commlen)
+{
+	char buf[2048], *p, *open_paren;
+	int fd, n = 0;
+	ssize_t r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = '\0';
+	open_paren = strchr(buf, '(');
+	p = strrchr(buf, ')');
+	if (!open_paren || !p || p < open_paren)
+		return -1;
+	snprintf(comm, commlen, "%.*s", (int)(p - open_paren - 1),
+		 open_paren + 1);
+	p++;
+	while (n < max && *p) {
+		while (*p == ' ')
+			p++;
+		v[n++] = strtoull(p, &p, 10); /* state (field 3) reads as 0 */
+		while (*p && *p != ' ')
+			p++;
+	}
+	return n;
 }
 
 #endif
