@@ -99,6 +99,22 @@ def counter(figment, guest, tmp_path):
     c.kill()
 
 
+def _start_counting(figment, cfg, sock, out):
+    """figment behind the API socket @sock with the config file @cfg, once
+    its guest counts (killed if it never does)."""
+    p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
+                         stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
+                         stderr=subprocess.STDOUT)
+    try:
+        _wait_sock(sock, p)
+        _wait_count(out, 2, p)
+    except BaseException:
+        p.kill()
+        p.wait()
+        raise
+    return p
+
+
 def _snapshot(figment, sock, out, *extra):
     return run([figment, "snapshot", "--api-sock", sock, "--out", str(out), *extra], timeout=60)
 
@@ -480,12 +496,8 @@ def test_vm_with_a_drive_restores_with_it_and_a_missing_drive_is_refused(figment
                     "is_read_only": True}],
         "entropy": {}}))
     sock, out = str(tmp_path / "d.sock"), str(tmp_path / "d.out")
-    p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
-                         stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
-                         stderr=subprocess.STDOUT)
+    p = _start_counting(figment, cfg, sock, out)
     try:
-        _wait_sock(sock, p)
-        _wait_count(out, 2, p)
         snap = tmp_path / "snap"
         assert _snapshot(figment, sock, snap).returncode == 0
     finally:
@@ -564,12 +576,8 @@ def test_vm_with_an_interface_restores_onto_its_tap_or_an_override(figment, gues
             "network-interfaces": [{"iface_id": "eth0", "host_dev_name": taps[0],
                                     "guest_mac": "06:00:ac:10:00:02"}]}))
         sock, out = str(tmp_path / "n.sock"), str(tmp_path / "n.out")
-        p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
-                             stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
-                             stderr=subprocess.STDOUT)
+        p = _start_counting(figment, cfg, sock, out)
         try:
-            _wait_sock(sock, p)
-            _wait_count(out, 2, p)
             assert _attached_taps(p.pid) == {taps[0]}
             st, b = _api(sock, "GET", "/vm/config")
             assert b["network-interfaces"][0]["host_dev_name"] == taps[0], b
@@ -662,12 +670,8 @@ def test_vm_with_a_user_mode_interface_restores_with_a_fresh_helper(figment, gue
         "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
         "network-interfaces": [{"iface_id": "eth0", "user_net": {"backend": "slirp"}}]}))
     sock, out = str(tmp_path / "n.sock"), str(tmp_path / "n.out")
-    p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
-                         stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
-                         stderr=subprocess.STDOUT)
+    p = _start_counting(figment, cfg, sock, out)
     try:
-        _wait_sock(sock, p)
-        _wait_count(out, 2, p)
         assert _helpers(p.pid) == ["figment-slirp"]
         # not figment's mask: SIGTERM ends it
         assert _helper_sigblk(p.pid) == [0]
@@ -717,13 +721,9 @@ def test_vm_moves_between_a_user_mode_interface_and_a_tap_at_restore(figment, gu
                 "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
                 "network-interfaces": [first]}))
             sock, out = str(tmp_path / "n.sock"), str(tmp_path / "n.out")
-            p = subprocess.Popen([figment, "--api-sock", sock, "--config-file", str(cfg)],
-                                 stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
-                                 stderr=subprocess.STDOUT)
+            p = _start_counting(figment, cfg, sock, out)
             snap = tmp_path / "snap"
             try:
-                _wait_sock(sock, p)
-                _wait_count(out, 2, p)
                 assert _snapshot(figment, sock, snap).returncode == 0
             finally:
                 p.kill()
