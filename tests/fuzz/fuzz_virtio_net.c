@@ -19,6 +19,7 @@
 
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/net/net.h"
+#include "support/virtio_fuzz_driver.h"
 #include "support/virtio_test_host.h"
 
 #define RAM (1u << 18)
@@ -29,7 +30,7 @@ static struct virtio_mmio mt;
 
 static void wr(uint64_t off, uint32_t v)
 {
-	virtio_mmio_write(&mt, off, (const uint8_t *)&v, 4);
+	virtio_fuzz_wr(&mt, off, v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,7 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct net_config n = { .id = "fuzz" };
 	struct virtio_test_host th;
 	struct virtio_dev *dev;
-	uint64_t features;
 	char err[256];
 	int sv[2];
 	ssize_t got;
@@ -59,25 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram, 0, RAM);
 	memcpy(ram, data + 12, size - 12 < RAM ? size - 12 : RAM);
 
-	/* data[0..7]: the driver's features (VERSION_1 always) */
-	memcpy(&features, data, 8);
-	features = (features & dev->device_features) | (1ULL << VIRTIO_F_VERSION_1);
-	wr(VIRTIO_MMIO_STATUS, 1);
-	wr(VIRTIO_MMIO_STATUS, 3);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_STATUS, 0xb);
-	for (uint32_t q = 0; q < 2; q++) {
-		wr(VIRTIO_MMIO_QUEUE_SEL, q);
-		wr(VIRTIO_MMIO_QUEUE_NUM, 1u << (data[8 + q] % 9));
-		wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x4000 * q);
-		wr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, 0x4000 * q + 0x1000);
-		wr(VIRTIO_MMIO_QUEUE_USED_LOW, 0x4000 * q + 0x2000);
-		wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	wr(VIRTIO_MMIO_STATUS, 0xf);
+	/* data[0..7]: the driver's features; data[8..9]: queue sizes */
+	virtio_fuzz_bring_up(&mt, dev, data, 2);
 
 	/* the backend delivers frames of the sizes data[10..11] say, from
 	 * tiny (shorter than a header) to the largest */

@@ -25,6 +25,7 @@
 
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/vsock/vsock.h"
+#include "support/virtio_fuzz_driver.h"
 #include "support/virtio_test_host.h"
 
 #define RAM  (1u << 18)
@@ -38,7 +39,7 @@ static int listener = -1;
 
 static void wr(uint64_t off, uint32_t v)
 {
-	virtio_mmio_write(&mt, off, (const uint8_t *)&v, 4);
+	virtio_fuzz_wr(&mt, off, v);
 }
 
 static int unix_sock(const char *path, bool listen_on)
@@ -83,7 +84,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_dev *dev;
 	int host[4] = { -1, -1, -1, -1 }, peers[8];
 	int nr_peers = 0;
-	uint64_t features;
 	char err[256];
 
 	if (size < HEAD)
@@ -97,26 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram, 0, RAM);
 	memcpy(ram, data + HEAD, size - HEAD < RAM ? size - HEAD : RAM);
 
-	/* data[0..7]: the driver's features (VERSION_1 always) */
-	memcpy(&features, data, 8);
-	features = (features & dev->device_features) | (1ULL << VIRTIO_F_VERSION_1);
-	wr(VIRTIO_MMIO_STATUS, 1);
-	wr(VIRTIO_MMIO_STATUS, 3);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_STATUS, 0xb);
-	/* data[8..10]: queue sizes; rings at 0x4000 * q */
-	for (uint32_t q = 0; q < 3; q++) {
-		wr(VIRTIO_MMIO_QUEUE_SEL, q);
-		wr(VIRTIO_MMIO_QUEUE_NUM, 1u << (data[8 + q] % 9));
-		wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x4000 * q);
-		wr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, 0x4000 * q + 0x1000);
-		wr(VIRTIO_MMIO_QUEUE_USED_LOW, 0x4000 * q + 0x2000);
-		wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	wr(VIRTIO_MMIO_STATUS, 0xf);
+	/* data[0..7]: the driver's features; data[8..10]: queue sizes */
+	virtio_fuzz_bring_up(&mt, dev, data, 3);
 
 	/* data[11] host programs connect; the first writes data[16..47] as
 	 * its first line (a CONNECT line, or garbage), the others a fixed
