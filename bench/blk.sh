@@ -66,5 +66,5 @@ echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW"
 
 BENCH_HEADER="$(grep '^# [^ ]' "$RAW" | sed 's/^# /- /')
 - raw per-run numbers: build/bench/blk-raw.txt (bench/blkmon.c lines)" \
-	awk -f bench/blk_report.awk "$RAW" >"$OUT/blk-results.md"
+	awk -f bench/median.awk -f bench/blk_report.awk "$RAW" >"$OUT/blk-results.md"
 cat "$OUT/blk-results.md"

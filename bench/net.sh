@@ -95,5 +95,5 @@ echo "# lab run: $(($(date +%s) - start)) s; load average at the end: $(cut -d' 
 
 BENCH_HEADER="$(grep '^# [^ ]' "$RAW" | grep -v ' failed\|did not\|^#   ' | sed 's/^# /- /')
 - raw per-run numbers: build/bench/net-raw.txt (one line per VMM, mode, run and direction)" \
-	awk -v modes="$MODES" -f bench/net_report.awk "$RAW" >"$OUT/net-results.md"
+	awk -v modes="$MODES" -f bench/median.awk -f bench/net_report.awk "$RAW" >"$OUT/net-results.md"
 cat "$OUT/net-results.md"

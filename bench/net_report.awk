@@ -7,21 +7,6 @@
 # both CPU samples worked; the others are counted in the "runs" row.
 # Input: ENVIRON["BENCH_HEADER"] (lines put under the title); -v modes="..."
 
-function median(key,    n, i, j, v, a) {
-	n = cnt[key]
-	if (n == 0)
-		return ""
-	for (i = 1; i <= n; i++)
-		a[i] = val[key, i] + 0
-	for (i = 2; i <= n; i++) {
-		v = a[i]
-		for (j = i - 1; j >= 1 && a[j] > v; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = v
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-
 function add(vm, dir, metric, v,    k) {
 	k = vm SUBSEP dir SUBSEP metric
 	val[k, ++cnt[k]] = v

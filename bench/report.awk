@@ -6,21 +6,6 @@
 # Input: ENVIRON["BENCH_HEADER"] (first lines of the report), -v lab_kernels=,
 # -v qemu_noacpi_kernels=.
 
-function median(key,    n, i, j, v, a) {
-	n = cnt[key]
-	if (n == 0)
-		return ""
-	for (i = 1; i <= n; i++)
-		a[i] = val[key, i] + 0
-	for (i = 2; i <= n; i++) {	# insertion sort: n is small
-		v = a[i]
-		for (j = i - 1; j >= 1 && a[j] > v; j--)
-			a[j + 1] = a[j]
-		a[j + 1] = v
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-
 function minimum(key,    n, i, m) {
 	n = cnt[key]
 	m = ""

@@ -173,7 +173,7 @@ BENCH_HEADER="# figment vs QEMU microvm
 $(grep '^# [^ ]' "$RAW" | sed 's/^# /- /')
 - raw per-run numbers: build/bench/raw.txt (vmm_timer lines; times in µs since fork, memory in KiB)" \
 awk -v lab_kernels="$LAB_KERNELS" -v qemu_noacpi_kernels="$QEMU_NOACPI_KERNELS" \
-	-f bench/report.awk "$RAW" >"$OUT/results.md"
+	-f bench/median.awk -f bench/report.awk "$RAW" >"$OUT/results.md"
 cat "$OUT/results.md"
 
 if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_BLK:-0}" != 1 ]; then

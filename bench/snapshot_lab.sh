@@ -98,5 +98,5 @@ echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RAW"
 # Each lab run says which lab, figment and QEMU it had: once in the header.
 BENCH_MIBS=$MIBS BENCH_HEADER="$(grep '^# [^ ]' "$RAW" | awk '!seen[$0]++' | sed 's/^# /- /')
 - raw per-run numbers: build/bench/snapshot-lab-raw.txt (bench/snaptime.c lines; times in µs)" \
-	awk -f bench/snapshot_lab_report.awk "$RAW" >"$OUT/snapshot-lab-results.md"
+	awk -f bench/median.awk -f bench/snapshot_lab_report.awk "$RAW" >"$OUT/snapshot-lab-results.md"
 cat "$OUT/snapshot-lab-results.md"
