@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* Exit status 125: the measurement itself failed, not the VMM. */
@@ -48,6 +49,30 @@ static inline void write_all(int fd, const char *buf, size_t n)
 		buf += w;
 		n -= (size_t)w;
 	}
+}
+
+/* Starts @argv (a VMM) with stdin on /dev/null (no terminal: neither VMM
+ * switches it to raw mode), stdout and stderr into the write ends of
+ * @outp and @errp, which the caller then no longer holds. Its pid. */
+static inline pid_t spawn_piped(char *const argv[], const int outp[2],
+				const int errp[2])
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outp[1], 1) < 0 ||
+		    dup2(errp[1], 2) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(outp[1]);
+	close(errp[1]);
+	return pid;
 }
 
 /* Reads the numeric fields of a /proc stat file into v[] (v[0] is field 3)

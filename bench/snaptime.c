@@ -578,21 +578,7 @@ static int cmd_restore(int argc, char **argv)
 	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
 		die("pipe2");
 	start_clock();
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		/* No terminal on stdin: neither VMM switches it to raw mode. */
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outp[1], 1) < 0 ||
-		    dup2(errp[1], 2) < 0)
-			_exit(126);
-		execvp(argv[optind], argv + optind);
-		_exit(127);
-	}
-	close(outp[1]);
-	close(errp[1]);
+	pid = spawn_piped(argv + optind, outp, errp);
 
 	deadline = (int64_t)timeout_s * 1000000;
 	/* Until the new TICK, and the call's answer when there is a call (the

@@ -196,21 +196,7 @@ int main(int argc, char **argv)
 	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
 		die("pipe2");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		/* No terminal on stdin: neither VMM switches it to raw mode. */
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outp[1], 1) < 0 ||
-		    dup2(errp[1], 2) < 0)
-			_exit(126);
-		execvp(argv[optind], argv + optind);
-		_exit(127);
-	}
-	close(outp[1]);
-	close(errp[1]);
+	pid = spawn_piped(argv + optind, outp, errp);
 
 	next_sample = interval_ms > 0 ? 0 : INT64_MAX;
 	deadline = (int64_t)timeout_s * 1000000;
