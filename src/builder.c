@@ -21,6 +21,8 @@
 #include "arch/x86/regs.h"
 #include "util/safe_open.h"
 #include "devices/virtio/blk/blk.h"
+#include "devices/virtio/net/net.h"
+#include "mmds/mmds.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "vmm.h"
@@ -269,6 +271,39 @@ static char *builder_cmdline(struct vmm *vmm, const char *devices,
 	return s;
 }
 
+/* The metadata service on the interfaces its config names (a restored
+ * VM's too: the config came with the snapshot). */
+static int builder_mmds(struct vmm *vmm, char *err, size_t errlen)
+{
+	const struct mmds_config *mc = &vmm->cfg->mmds;
+	struct mmds *m;
+
+	if (!mc->present)
+		return 0;
+	m = vmm_mmds(vmm);
+	if (!m) {
+		snprintf(err, errlen, "MMDS: out of memory");
+		return VMM_EXIT_ERROR;
+	}
+	mmds_set_version(m, mc->version, mc->imds_compat);
+	for (int i = 0; i < vmm->virtio.nr; i++) {
+		struct virtio_dev *dev = vmm->virtio.slots[i].dev;
+		const char *id = virtio_net_iface_id(dev);
+		int ret;
+
+		if (!id || !vm_config_mmds_on(vmm->cfg, id))
+			continue;
+		ret = virtio_net_enable_mmds(dev, m, mc->ipv4_addr);
+		if (ret) {
+			snprintf(err, errlen,
+				 "MMDS on network interface '%s': %s", id,
+				 strerror(-ret));
+			return VMM_EXIT_ERROR;
+		}
+	}
+	return 0;
+}
+
 /*
  * Attach steps both recipes share: the KVM VM with its irqchip and PIT,
  * guest RAM (fresh, or from @src for a restore), the legacy devices and the
@@ -310,7 +345,7 @@ static int builder_machine(struct vmm *vmm,
 	if (virtio_devices_create(&vmm->virtio, &vmm->vm, &vmm->loop, vmm->cfg,
 				  &vmm->devices, err, errlen))
 		return VMM_EXIT_CONFIG;
-	return 0;
+	return builder_mmds(vmm, err, errlen);
 }
 
 int vmm_build_restored(struct vmm *vmm, const struct vm_config *cfg,

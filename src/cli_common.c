@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config/config_json.h"
+#include "mmds/mmds.h"
 #include "sandbox/sandbox.h"
 #include "util/metrics.h"
 #include "vmm_api.h"
@@ -47,6 +48,8 @@ void cli_usage(FILE *out)
 		"  --vsock cid=N,uds=PATH     a virtio-vsock device: host connections at PATH,\n"
 		"                             guest connections to port P at PATH_P\n"
 		"  --rng                      a virtio entropy device fed from getrandom()\n"
+		"  --mmds net=ID[+ID][,version=V1|V2][,address=169.254.169.254][,imds_compat=on]\n"
+		"                             the metadata service on those interfaces\n"
 		"  --boot-timer               print the guest's boot time when /init starts\n"
 		"  --level error|warn|info|debug   log level (default warn)\n"
 		"  --log-path FILE            log to FILE instead of stderr\n"
@@ -64,6 +67,8 @@ void cli_usage(FILE *out)
 		"  --seccomp-filter FILE      seccomp filters from FILE (seccompiler JSON)\n"
 		"                             instead of the built-in ones\n"
 		"  --no-seccomp               no seccomp filters\n"
+		"  --metadata FILE            the metadata store's first contents (JSON)\n"
+		"  --mmds-size-limit BYTES    the metadata store's size limit (default 51200)\n"
 		"  --print-seccomp-filter     print the built-in filters as such a file\n"
 		"\n"
 		"Exit status: 0 guest powered off or rebooted, 1 host error, 2 cli_usage,\n"
@@ -124,6 +129,8 @@ char *cli_strdup(const char *s)
 /* --seccomp-filter / --no-seccomp, for cli_sandbox_setup(). */
 static const char *seccomp_file;
 static bool no_seccomp;
+static const char *metadata_file;
+static uint64_t mmds_size_limit;
 
 static int print_seccomp_filter(void)
 {
@@ -208,6 +215,15 @@ int cli_shared_option(int opt, char **argv, struct vm_config *cfg)
 		return 0;
 	case OPT_PRINT_SECCOMP:
 		exit(print_seccomp_filter());
+	case OPT_METADATA:
+		metadata_file = optarg;
+		return 0;
+	case OPT_MMDS_SIZE_LIMIT:
+		if (cli_parse_u64(optarg, &mmds_size_limit) ||
+		    mmds_size_limit < 1 || mmds_size_limit > MMDS_MAX_SIZE_LIMIT)
+			return cli_usage_error("--mmds-size-limit takes 1 to 67108864 bytes, not '%s'",
+					       optarg);
+		return 0;
 	case OPT_HELP:
 		cli_usage(stdout);
 		exit(0);
@@ -216,6 +232,38 @@ int cli_shared_option(int opt, char **argv, struct vm_config *cfg)
 	default:
 		return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 	}
+}
+
+int cli_mmds_setup(struct vmm *vmm, size_t default_limit)
+{
+	char err[CONFIG_ERR_MAX];
+	json_error_t jerr;
+	struct mmds *m;
+	json_t *j;
+	int ret;
+
+	vmm->mmds_size_limit = mmds_size_limit ? mmds_size_limit : default_limit;
+	if (!metadata_file)
+		return 0;
+	m = vmm_mmds(vmm);
+	if (!m) {
+		fprintf(stderr, "%s: out of memory\n", cli_prog);
+		return VMM_EXIT_ERROR;
+	}
+	j = json_load_file(metadata_file, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		fprintf(stderr, "%s: --metadata %s: %s (line %d)\n", cli_prog,
+			metadata_file, jerr.text, jerr.line);
+		return VMM_EXIT_CONFIG;
+	}
+	ret = mmds_put(m, j, err, sizeof(err));
+	json_decref(j);
+	if (ret) {
+		fprintf(stderr, "%s: --metadata %s: %s\n", cli_prog,
+			metadata_file, err);
+		return VMM_EXIT_CONFIG;
+	}
+	return 0;
 }
 
 /*

@@ -34,6 +34,7 @@ enum {
 	OPT_CONFIG_FILE, OPT_NO_API, OPT_METRICS_PATH, OPT_SECCOMP_FILTER,
 	OPT_NO_SECCOMP, OPT_MAX_PAYLOAD, OPT_IGNORED_VALUE, OPT_IGNORED_FLAG,
 	OPT_DRIVE, OPT_NET, OPT_VSOCK, OPT_RNG, OPT_RESTORE, OPT_PAUSED, OPT_PRINT_SECCOMP,
+	OPT_MMDS, OPT_METADATA, OPT_MMDS_SIZE_LIMIT,
 };
 
 void cli_usage(FILE *out);
@@ -47,6 +48,10 @@ char *cli_strdup(const char *s);
 /* Options both command lines take (and getopt's own verdicts). Returns 0
  * or the exit status to end with. */
 int cli_shared_option(int opt, char **argv, struct vm_config *cfg);
+/* After vmm_init(): the metadata store's limit (--mmds-size-limit, else
+ * @default_limit; 0: MMDS_DEFAULT_SIZE_LIMIT) and its first contents
+ * (--metadata FILE). 0 or an exit status (the reason printed). */
+int cli_mmds_setup(struct vmm *vmm, size_t default_limit);
 /* On main, before any thread: the seccomp filters compiled, and what
  * filtered threads must not do lazily done now. 0 or an exit status. */
 int cli_sandbox_setup(void);

@@ -28,6 +28,8 @@ static const struct option fc_options[] = {
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "print-seccomp-filter", no_argument, NULL, OPT_PRINT_SECCOMP },
 	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "metadata", required_argument, NULL, OPT_METADATA },
+	{ "mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT },
 	/* Firecracker's jailer passes these; they only tune its own logs. */
 	{ "start-time-us", required_argument, NULL, OPT_IGNORED_VALUE },
 	{ "start-time-cpu-us", required_argument, NULL, OPT_IGNORED_VALUE },
@@ -168,6 +170,10 @@ int cmd_firecracker(int argc, char **argv)
 	 * its thread, InstanceStart builds from it. */
 	vmm.owned_cfg = cfg;
 	vm_config_init(&cfg);
+	/* Firecracker's default: the store may be as large as a request */
+	ret = cli_mmds_setup(&vmm, a.max_payload);
+	if (ret)
+		goto out;
 	if (a.config_file) {
 		ret = vmm_build(&vmm, &vmm.owned_cfg, err, sizeof(err));
 		if (!ret)

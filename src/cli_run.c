@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config/drive_config.h"
+#include "config/mmds_config.h"
 #include "config/net_config.h"
 #include "config/vsock_config.h"
 #include "snapshot.h"
@@ -30,6 +31,9 @@ static const struct option run_options[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "mmds", required_argument, NULL, OPT_MMDS },
+	{ "metadata", required_argument, NULL, OPT_METADATA },
+	{ "mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT },
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "level", required_argument, NULL, OPT_LEVEL },
 	{ "log-level", required_argument, NULL, OPT_LEVEL },
@@ -148,6 +152,14 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 		case OPT_RNG:
 			cfg->entropy = true;
 			break;
+		case OPT_MMDS: {
+			char err[CONFIG_ERR_MAX];
+
+			if (mmds_config_parse(optarg, &cfg->mmds, err,
+					      sizeof(err)))
+				return cli_usage_error("--mmds: %s", err);
+			break;
+		}
 		case OPT_RESTORE:
 			ra->restore = optarg;
 			break;
@@ -187,6 +199,9 @@ static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
 		fprintf(stderr, "%s: cannot set up the event loop\n", cli_prog);
 		return VMM_EXIT_ERROR;
 	}
+	ret = cli_mmds_setup(&vmm, 0);
+	if (ret)
+		goto out;
 	ret = snapshot_restore(&vmm, state, mem,
 			       &(struct snapshot_restore_opts){
 				       .serial = &cfg->serial,
@@ -247,8 +262,8 @@ int cmd_run(int argc, char **argv)
 		    cfg.boot.boot_args || cfg.machine.vcpu_count != 1 ||
 		    cfg.machine.mem_size_mib != 128 ||
 		    cfg.machine.hypervisor_vendor || cfg.machine.hide_hypervisor ||
-		    cfg.entropy) {
-			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --net id=,tap= (a new TAP for an interface), --vsock cid=,uds= (a new socket path for the vsock device), --api-sock, --paused and the log options apply",
+		    cfg.entropy || cfg.mmds.present) {
+			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --net id=,tap= (a new TAP for an interface), --vsock cid=,uds= (a new socket path for the vsock device), --metadata, --api-sock, --paused and the log options apply",
 					  "--restore");
 			goto out_cfg;
 		}
@@ -272,6 +287,9 @@ int cmd_run(int argc, char **argv)
 		ret = VMM_EXIT_ERROR;
 		goto out_cfg;
 	}
+	ret = cli_mmds_setup(&vmm, 0);
+	if (ret)
+		goto out;
 	ret = vmm_build(&vmm, &cfg, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", cli_prog, err);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mmds/mmds.h"
 #include "util/log.h"
 #include "vstate/vcpu.h"
 
@@ -481,9 +482,18 @@ void vmm_release_vm(struct vmm *vmm)
 	vmm->state = VMM_CONFIGURED;
 }
 
+struct mmds *vmm_mmds(struct vmm *vmm)
+{
+	if (!vmm->mmds)
+		vmm->mmds = mmds_create(vmm->mmds_size_limit);
+	return vmm->mmds;
+}
+
 void vmm_destroy(struct vmm *vmm)
 {
 	vmm_release_vm(vmm);
+	mmds_destroy(vmm->mmds);
+	vmm->mmds = NULL;
 	event_loop_destroy(&vmm->loop);
 	if (vmm->signal_fd >= 0)
 		close(vmm->signal_fd);

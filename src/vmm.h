@@ -75,7 +75,15 @@ struct vmm {
 	struct termios tty_saved;
 	int signal_fd;
 
+	/* the metadata store (mmds/mmds.h), made on first use (vmm_mmds())
+	 * with at most mmds_size_limit bytes (0: the default); it outlives
+	 * the VM, as the API's calls to it do */
+	struct mmds *mmds;
+	size_t mmds_size_limit;
 };
+
+/* The metadata store, made on first use; NULL when out of memory. */
+struct mmds *vmm_mmds(struct vmm *vmm);
 
 /* Prepares an empty VMM (event loop, locks); 0 or a negative errno. */
 int vmm_init(struct vmm *vmm);

@@ -11,6 +11,7 @@
 #include "config/json_util.h"
 #include "devices/virtio/blk/blk.h"
 #include "devices/virtio/net/net.h"
+#include "mmds/mmds.h"
 #include "snapshot.h"
 #include "util/log.h"
 #include "vmm.h"
@@ -242,6 +243,36 @@ static int api_net_update(void *opaque, const char *iface_id,
 	return 0;
 }
 
+/* PUT, PATCH, GET /mmds: the store, whatever the VM's state. */
+static int api_mmds(void *opaque, int op, const char *body, char **out,
+		    char *err, size_t errlen)
+{
+	struct mmds *m = vmm_mmds(opaque);
+	json_t *j;
+	int ret;
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (op == API_MMDS_GET) {
+		*out = mmds_get_json(m);
+		if (*out)
+			return 0;
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	j = json_decode(body ? body : "", body ? strlen(body) : 0, err,
+			errlen);
+	if (!j)
+		return -EINVAL;
+	ret = op == API_MMDS_PUT ? mmds_put(m, j, err, errlen)
+				 : mmds_patch(m, j, err, errlen);
+	json_decref(j);
+	/* a store too large is the client's fault, not the VMM's */
+	return ret == -E2BIG ? -EINVAL : ret;
+}
+
 const struct api_vmm_ops vmm_api_ops = {
 	.instance_start = api_instance_start,
 	.configure = api_configure,
@@ -253,4 +284,5 @@ const struct api_vmm_ops vmm_api_ops = {
 	.snapshot_load = api_snapshot_load,
 	.drive_update = api_drive_update,
 	.net_update = api_net_update,
+	.mmds = api_mmds,
 };

@@ -38,6 +38,9 @@ struct api_snapshot_load {
 	const struct vm_config *overrides;
 };
 
+/* What a call to the metadata store does. */
+enum api_mmds_op { API_MMDS_PUT, API_MMDS_PATCH, API_MMDS_GET };
+
 struct api_vmm_ops {
 	/* Validates the VMM's configuration, then builds and starts the VM
 	 * from it. */
@@ -66,6 +69,11 @@ struct api_vmm_ops {
 			  const struct rate_limiter_config *rx,
 			  const struct rate_limiter_config *tx, char *err,
 			  size_t errlen);
+	/* The metadata store, before or after boot: @op with @body (JSON
+	 * text; PUT, PATCH) or the store as JSON text into *@out (GET,
+	 * malloc'd). */
+	int (*mmds)(void *vmm, int op, const char *body, char **out,
+		    char *err, size_t errlen);
 	/* Writes a snapshot of the paused VM (PUT /snapshot/create). */
 	int (*snapshot_create)(void *vmm, const char *state_path,
 			       const char *mem_path, bool diff, char *err,

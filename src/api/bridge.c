@@ -160,6 +160,11 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 			ret = ops->get_config(b->vmm, r->resource, &r->out,
 					      r->err, sizeof(r->err));
 		break;
+	case BRIDGE_MMDS:
+		if (ops->mmds)
+			ret = ops->mmds(b->vmm, r->resource, r->body, &r->out,
+					r->err, sizeof(r->err));
+		break;
 	case BRIDGE_SNAPSHOT_LOAD:
 		if (ops->snapshot_load)
 			ret = ops->snapshot_load(b->vmm, r->path, r->mem_path,

@@ -33,6 +33,9 @@ enum bridge_op {
 	/* the VMM's configuration (msg->resource: CONFIG_RES_MACHINE or
 	 * CONFIG_RES_ALL) as JSON text into *msg->out */
 	BRIDGE_GET_CONFIG,
+	/* the metadata store (msg->resource: enum api_mmds_op; msg->body for
+	 * PUT and PATCH; GET's JSON text into *msg->out) */
+	BRIDGE_MMDS,
 };
 
 /* BRIDGE_OPEN_FILES: which of cfg's files. */

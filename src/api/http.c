@@ -280,6 +280,8 @@ static int parse_head(struct http_parser *p)
 	ret = parse_request_line(p, s, eol - s);
 	if (ret)
 		return ret;
+	p->req.headers = eol + 2;
+	p->req.headers_len = (size_t)(end - (eol + 2));
 	for (s = eol + 2; s < end; s = eol + 2) {
 		eol = memchr(s, '\r', end - s);
 		if (++nr_headers > HTTP_MAX_HEADERS)
@@ -323,6 +325,7 @@ const char *http_reason(int status)
 	case 200: return "OK";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
@@ -371,4 +374,35 @@ char *http_response_build(int status, const char *body, size_t body_len,
 		memcpy(out + n, body, body_len);
 	*out_len = (size_t)n + body_len;
 	return out;
+}
+
+bool http_header(const struct http_request *req, const char *name,
+		 const char **val, size_t *len)
+{
+	const char *s = req->headers, *end = s + req->headers_len;
+	size_t nlen = strlen(name);
+
+	/* the lines were checked by parse_header(): "name:value" each, CRLF
+	 * between them */
+	while (s && s < end) {
+		const char *eol = memchr(s, '\r', (size_t)(end - s));
+		const char *v, *ve;
+
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - s) > nlen && s[nlen] == ':' &&
+		    !strncasecmp(s, name, nlen)) {
+			v = s + nlen + 1;
+			ve = eol;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			*val = v;
+			*len = (size_t)(ve - v);
+			return true;
+		}
+		s = eol + 2;
+	}
+	return false;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A strict, bounded, incremental HTTP/1.1 request parser for the API socket,
- * and the response writer. Only what Firecracker's clients send is accepted:
+ * A strict, bounded, incremental HTTP/1.1 request parser for the API socket
+ * and the metadata service (mmds/), and the API's response writer. Only what Firecracker's clients send is accepted:
  * a request line, headers, and a body framed by Content-Length. Anything else
  * (chunked bodies, folded headers, bare LFs, control bytes, oversized parts)
  * is an error that carries the status code to answer before closing.
@@ -28,6 +28,9 @@ struct http_request {
 	size_t body_len;
 	bool has_content_length;
 	bool keep_alive; /* the client lets the connection stay open */
+	/* the header lines (checked), for http_header(); into the buffer */
+	const char *headers;
+	size_t headers_len;
 };
 
 struct http_parser {
@@ -94,5 +97,10 @@ char *http_response_build(int status, const char *body, size_t body_len,
 			  bool close, size_t *out_len);
 
 const char *http_reason(int status);
+
+/* The value of @req's first header @name (case-insensitive), without the
+ * spaces around it: true with *@val / *@len set, false when absent. */
+bool http_header(const struct http_request *req, const char *name,
+		 const char **val, size_t *len);
 
 #endif

@@ -319,6 +319,44 @@ static int put_vsock(struct call *c, struct http_response *resp)
 	return configure(c, resp, CONFIG_RES_VSOCK);
 }
 
+static int put_mmds_config(struct call *c, struct http_response *resp)
+{
+	return configure(c, resp, CONFIG_RES_MMDS);
+}
+
+/* The metadata store: before and after boot, on the VMM thread (where the
+ * guest's requests read it). */
+static int mmds_data(struct call *c, struct http_response *resp)
+{
+	enum api_mmds_op op = c->method == M_GET ? API_MMDS_GET :
+			      c->method == M_PUT ? API_MMDS_PUT :
+						   API_MMDS_PATCH;
+	char *body = NULL, *text = NULL;
+	int ret;
+
+	if (c->body && !(body = json_dumps(c->body, JSON_COMPACT |
+							    JSON_ENCODE_ANY)))
+		return fault(resp, 500, "out of memory");
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_MMDS,
+						.resource = (int)op,
+						.body = body,
+						.out = &text },
+			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
+	free(body);
+	if (ret) {
+		free(text);
+		return vmm_fault(resp, ret, c->err);
+	}
+	if (op != API_MMDS_GET)
+		return no_content(resp);
+	if (!text)
+		return fault(resp, 500, "out of memory");
+	resp->status = 200;
+	resp->body = text;
+	return 200;
+}
+
 static int put_serial(struct call *c, struct http_response *resp)
 {
 	return configure(c, resp, CONFIG_RES_SERIAL);
@@ -677,9 +715,9 @@ static const struct route routes[] = {
 	  .unsupported = "Custom CPU configuration" },
 	{ "/pmem/*", "pmem", M_PUT | M_PATCH,
 	  .unsupported = "The virtio-pmem device" },
-	{ "/mmds", "mmds", M_GET | M_PUT | M_PATCH,
-	  .unsupported = "MMDS" },
-	{ "/mmds/config", "mmds", M_PUT, .unsupported = "MMDS" },
+	{ "/mmds", "mmds", M_GET | M_PUT | M_PATCH, .get = mmds_data,
+	  .put = mmds_data, .patch = mmds_data },
+	{ "/mmds/config", "mmds", M_PUT, .put = put_mmds_config },
 	{ "/hotplug/memory", "hotplug", M_GET | M_PUT | M_PATCH,
 	  .unsupported = "Memory hotplug" },
 	{ "/network-interfaces/*", "network", M_PUT | M_PATCH, .put = put_net,
@@ -790,7 +828,10 @@ static void dispatch(struct routes *r, const struct http_request *req,
 		    strcmp(rt->endpoint, "metrics") &&
 		    strcmp(rt->endpoint, "actions") &&
 		    strcmp(rt->endpoint, "snapshot") &&
-		    strcmp(rt->endpoint, "vm"))
+		    strcmp(rt->endpoint, "vm") &&
+		    /* the store is not the machine (a loaded snapshot's
+		     * is empty: the store is reseeded after a load) */
+		    fn != mmds_data)
 			r->configured = true;
 		return;
 	}

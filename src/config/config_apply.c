@@ -152,6 +152,21 @@ static int apply_vsock(struct vm_config *cfg, const json_t *body, char *err,
 	return 0;
 }
 
+/* As Firecracker: the interfaces named must exist when this is called. */
+static int apply_mmds(struct vm_config *cfg, const json_t *body, char *err,
+		      size_t errlen)
+{
+	struct vm_config tmp = *cfg;
+	int ret = mmds_config_from_json(body, &tmp.mmds, err, errlen);
+
+	if (!ret)
+		ret = vm_config_validate_mmds(&tmp, err, errlen);
+	if (ret)
+		return ret;
+	cfg->mmds = tmp.mmds;
+	return 0;
+}
+
 static int apply_logger(struct vm_config *cfg, const json_t *body, char *err,
 			size_t errlen)
 {
@@ -213,6 +228,8 @@ int config_apply(struct vm_config *cfg, enum config_resource res,
 					 errlen);
 	case CONFIG_RES_VSOCK:
 		return apply_vsock(cfg, body, err, errlen);
+	case CONFIG_RES_MMDS:
+		return apply_mmds(cfg, body, err, errlen);
 	case CONFIG_RES_SERIAL:
 		return serial_from_json(body, &cfg->serial, err, errlen);
 	case CONFIG_RES_LOGGER:

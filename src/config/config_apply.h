@@ -20,6 +20,7 @@ enum config_resource {
 	CONFIG_RES_NET,		  /* PUT /network-interfaces/{id} */
 	CONFIG_RES_ENTROPY,	  /* PUT /entropy */
 	CONFIG_RES_VSOCK,	  /* PUT /vsock */
+	CONFIG_RES_MMDS,	  /* PUT /mmds/config */
 	CONFIG_RES_SERIAL,	  /* PUT /serial */
 	CONFIG_RES_LOGGER,	  /* PUT /logger (applied: opens the log) */
 	CONFIG_RES_METRICS,	  /* PUT /metrics (applied: opens the file) */

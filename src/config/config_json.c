@@ -17,9 +17,9 @@
 
 static const char *const fields[] = {
 	"boot-source", "drives", "machine-config", "entropy", "serial",
-	"logger", "metrics", "network-interfaces",
+	"logger", "metrics", "network-interfaces", "vsock", "mmds-config",
 	/* Features figment does not have yet: accepted when null or empty. */
-	"pmem", "balloon", "vsock", "mmds-config",
+	"pmem", "balloon",
 	"cpu-config", "memory-hotplug", NULL
 };
 
@@ -27,9 +27,8 @@ static const char *const fields[] = {
 static int check_unsupported(const json_t *doc, char *err, size_t errlen)
 {
 	static const char *const lists[] = { "pmem", NULL };
-	static const char *const objs[] = { "balloon", "mmds-config",
-					    "cpu-config", "memory-hotplug",
-					    NULL };
+	static const char *const objs[] = { "balloon", "cpu-config",
+					    "memory-hotplug", NULL };
 
 	for (int i = 0; lists[i]; i++) {
 		json_t *v = json_object_get(doc, lists[i]);
@@ -177,6 +176,11 @@ int config_from_json(const char *text, size_t len, struct vm_config *cfg,
 		if (ret)
 			goto out;
 	}
+	if ((v = section(doc, "mmds-config"))) {
+		ret = mmds_config_from_json(v, &n.mmds, err, errlen);
+		if (ret)
+			goto out;
+	}
 	if ((v = section(doc, "entropy"))) {
 		ret = entropy_from_json(v, &n.entropy, &n.entropy_rate_limiter,
 					err, errlen);
@@ -236,7 +240,7 @@ json_t *vm_config_to_json_obj(const struct vm_config *cfg)
 			    machine_config_to_json(&cfg->machine));
 	json_object_set_new(o, "metrics", metrics_to_json(&cfg->metrics));
 	json_object_set_new(o, "memory-hotplug", json_null());
-	json_object_set_new(o, "mmds-config", json_null());
+	json_object_set_new(o, "mmds-config", mmds_config_to_json(&cfg->mmds));
 	json_object_set_new(o, "network-interfaces", nets);
 	json_object_set_new(o, "pmem", json_array());
 	json_object_set_new(o, "vsock", vsock_to_json(&cfg->vsock));

@@ -77,6 +77,13 @@ int vsock_from_json(const json_t *j, struct vsock_config *v, char *err,
 /* null when @v is not present. */
 json_t *vsock_to_json(const struct vsock_config *v);
 
+/* MmdsConfig; fills @m (present) on success. The interfaces are checked
+ * against the configuration's by vm_config_validate_mmds(). */
+int mmds_config_from_json(const json_t *j, struct mmds_config *m, char *err,
+			  size_t errlen);
+/* null when @m is not present. */
+json_t *mmds_config_to_json(const struct mmds_config *m);
+
 /* PartialDrive: the id, and the new backing file (NULL: unchanged), which
  * points into @j. */
 /* PATCH /drives/{id}: the id, a new path (*@path NULL: none), a new rate

@@ -262,6 +262,8 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 		ret = vm_config_validate_nets(cfg, err, errlen);
 	if (!ret)
 		ret = vm_config_validate_vsock(&cfg->vsock, err, errlen);
+	if (!ret && cfg->mmds.present)
+		ret = vm_config_validate_mmds(cfg, err, errlen);
 	if (ret)
 		return ret;
 	if (cfg->serial.mode == SERIAL_FILE &&

@@ -118,6 +118,19 @@ struct vsock_config {
 	char vsock_id[CONFIG_ID_MAX + 1]; /* deprecated; kept for GET */
 };
 
+/* Firecracker's MmdsConfig: the metadata service answers at @ipv4_addr
+ * (host order; link-local) on the interfaces named. No strings to free. */
+#define CONFIG_MMDS_DEFAULT_ADDR 0xa9fea9feu /* 169.254.169.254 */
+enum mmds_version { MMDS_V1, MMDS_V2 };
+struct mmds_config {
+	bool present;
+	enum mmds_version version;
+	uint32_t ipv4_addr;
+	char ifaces[CONFIG_MAX_NETS][CONFIG_ID_MAX + 1];
+	int nr_ifaces;
+	bool imds_compat;
+};
+
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 
 struct serial_config {
@@ -172,6 +185,7 @@ struct vm_config {
 	struct net_config nets[CONFIG_MAX_NETS];
 	int nr_nets;
 	struct vsock_config vsock;
+	struct mmds_config mmds;
 	bool entropy; /* virtio-rng */
 	struct rate_limiter_config entropy_rate_limiter;
 	struct serial_config serial;
@@ -211,6 +225,14 @@ int vm_config_validate_vsock(const struct vsock_config *v, char *err,
 /* The vsock socket path can be bound: its folder exists and the path is
  * free or a socket. 0 or a negative errno with the reason in @err. */
 int vsock_check_uds_path(const char *path, char *err, size_t errlen);
+
+/* The metadata service's config against @cfg's interfaces: a link-local
+ * address (169.254.1.0 to 169.254.254.255), one or more interfaces, each
+ * one of @cfg's and named once. 0 or -EINVAL. */
+int vm_config_validate_mmds(const struct vm_config *cfg, char *err,
+			    size_t errlen);
+/* Whether interface @id answers for the metadata service. */
+bool vm_config_mmds_on(const struct vm_config *cfg, const char *id);
 
 /*
  * Checks what can be checked without KVM or files (ranges, required fields).

@@ -5,7 +5,8 @@
  * the "TAP" (a SOCK_SEQPACKET pair) delivers. Transmit and receive both
  * run; anything that reaches the backend must be a header plus at most
  * VIRTIO_NET_MAX_FRAME bytes, and the device never crashes or reads out of
- * guest RAM (ASan).
+ * guest RAM (ASan). The metadata service is on (at 0.0.0.0 here, so
+ * zeroed frames reach it too), as it is in front of any backend.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/net/net.h"
+#include "mmds/mmds.h"
 #include "support/virtio_fuzz_driver.h"
 #include "support/virtio_test_host.h"
 
@@ -39,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct net_config n = { .id = "fuzz" };
 	struct virtio_test_host th;
 	struct virtio_dev *dev;
+	struct mmds *m = mmds_create(0);
 	char err[256];
 	int sv[2];
 	ssize_t got;
@@ -53,6 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (virtio_net_create_on(&n, sv[0], false, &mem, &dev, err,
 				 sizeof(err)))
+		abort();
+	if (!m || virtio_net_enable_mmds(dev, m, 0))
 		abort();
 	virtio_mmio_init(&mt, dev);
 	virtio_test_host_attach(&th, dev);
@@ -80,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	wr(VIRTIO_MMIO_STATUS, 0); /* reset with whatever is in flight */
 	virtio_dev_destroy(dev);
+	mmds_destroy(m);
 	close(sv[1]);
 	return 0;
 }

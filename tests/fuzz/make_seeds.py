@@ -273,3 +273,31 @@ vsock_seed("half_close", [vsock_pkt(OP_REQ, 1000, 1234),
                           vsock_pkt(OP_RW, 1000, 1234, b"late"),
                           vsock_pkt(OP_CU, 1000, 1234, buf_alloc=10, fwd_cnt=5)],
            shut=1, ndata=31)
+
+
+def mmds_seg(flags, data=b"", port=0, dseq=0, dack=0, wnd=65535):
+    return bytes([1, flags, port, dseq & 0xff, dack & 0xff]) + struct.pack(">H", wnd) + bytes([len(data)]) + data
+
+
+def mmds_seed(name, mode, records):
+    """fuzz_mmds: V1/V2 (bit 0), imds_compat (bit 1), then records (see the
+    harness): 0 raw frame, 1 segment, 2 time, 3 read."""
+    write("fuzz_mmds", name, bytes([mode]) + b"".join(records))
+
+
+SYN, ACK, PSH, FIN, RST = 2, 16, 8, 1, 4
+READ = b"\x03"
+mmds_seed("get_v1", 0, [mmds_seg(SYN), READ, mmds_seg(ACK),
+                        mmds_seg(ACK | PSH, b"GET /latest/meta-data/ HTTP/1.0\r\n\r\n"),
+                        READ, mmds_seg(ACK), READ, mmds_seg(ACK | FIN), READ])
+mmds_seed("token_v2", 1, [mmds_seg(SYN), READ, mmds_seg(ACK),
+                          mmds_seg(ACK | PSH, b"PUT /latest/api/token HTTP/1.1\r\n"
+                                   b"X-metadata-token-ttl-seconds: 60\r\n\r\n"),
+                          READ, mmds_seg(ACK),
+                          mmds_seg(ACK | PSH, b"GET /big HTTP/1.1\r\nAccept: application/json\r\n\r\n"),
+                          READ, mmds_seg(ACK, wnd=100), READ, b"\x02\x05", READ])
+mmds_seed("timeouts", 2, [mmds_seg(SYN, port=1), READ] + [b"\x02\x09", READ] * 8)
+arp = (b"\xff" * 6 + b"\x06\x00\xac\x10\x00\x02\x08\x06" + b"\x00\x01\x08\x00\x06\x04\x00\x01"
+       + b"\x06\x00\xac\x10\x00\x02\xac\x10\x00\x02" + b"\x00" * 6 + b"\xa9\xfe\xa9\xfe")
+mmds_seed("arp_and_strays", 0, [b"\x00" + bytes([len(arp)]) + arp, READ,
+                                mmds_seg(ACK, port=2), mmds_seg(RST, port=3), READ])

@@ -40,7 +40,8 @@ DEFS = SPEC["definitions"]
 IMPLEMENTED = {"/", "/version", "/machine-config", "/boot-source",
                "/drives/{drive_id}", "/entropy", "/serial", "/actions", "/vm",
                "/vm/config", "/logger", "/metrics",
-               "/network-interfaces/{iface_id}", "/vsock"}
+               "/network-interfaces/{iface_id}", "/vsock", "/mmds",
+               "/mmds/config"}
 # Implemented, and exercised with real snapshots in test_snapshot.py: a body
 # valid by the schema alone names files that are no snapshot.
 SNAPSHOTS = {"/snapshot/create", "/snapshot/load"}
@@ -279,7 +280,7 @@ def example(schema, fc, name=""):
     if t == "boolean":
         return False
     if t == "array":
-        return []
+        return ["eth0"] if name == "network_interfaces" else []
     raise AssertionError("no example for %r" % schema)
 
 
@@ -321,6 +322,11 @@ def prepare(fc, path):
         return
     fc.client.request("PUT", "/boot-source",
                       {"kernel_image_path": fc.file("vmlinux")})
+    if path == "/mmds/config":  # an interface to name (user mode: no TAP)
+        fc.client.request("PUT", "/network-interfaces/eth0",
+                          {"iface_id": "eth0", "user_net": {}})
+    if path == "/mmds":  # a store to patch
+        fc.client.request("PUT", "/mmds", {"seed": "x"})
 
 
 def valid_body(fc, path, method, schema):
@@ -411,6 +417,8 @@ def test_wrong_types(fc, op):
 @pytest.mark.parametrize("op", body_ops(), ids=op_id)
 def test_unknown_field(fc, op):
     path, method, schema = op
+    if resolve(schema).get("additionalProperties") is True:
+        pytest.skip("free-form JSON (the metadata store): any field goes")
     body = valid_body(fc, path, method, schema)
     body["no_such_field"] = 1
     r = fc.client.request(method.upper(), concrete(path), body)
@@ -571,6 +579,50 @@ def test_user_mode_interface_rules(fc):
         assert r.status == 400 and words in r.fault, (body, r.body)
 
 
+def test_mmds_store(fc):
+    """The metadata store: empty until a PUT, PATCH merges (RFC 7396), the
+    contract's size limit, objects only; it takes calls before boot without
+    making the machine configured."""
+    c = fc.client
+    r = c.request("GET", "/mmds")
+    assert r.status == 200 and r.json() == {}
+    r = c.request("PATCH", "/mmds", {"a": 1})
+    assert r.status == 400 and "not initialized" in r.fault
+    assert c.request("PUT", "/mmds", {"a": {"b": 1, "c": 2}, "d": 1}).status == 204
+    assert c.request("PATCH", "/mmds", {"a": {"b": None, "e": [1]}, "d": None}).status == 204
+    assert c.request("GET", "/mmds").json() == {"a": {"c": 2, "e": [1]}}
+    r = c.request("PUT", "/mmds", [1, 2])
+    assert r.status == 400 and "JSON object" in r.fault
+    assert c.request("PUT", "/mmds", {"k": "x" * 40000}).status == 204
+    r = c.request("PATCH", "/mmds", {"k2": "y" * 20000})
+    assert r.status == 400 and "doesn't fit" in r.fault
+    assert len(c.request("GET", "/mmds").json()["k"]) == 40000
+
+
+def test_mmds_config_rules(fc):
+    c = fc.client
+    assert c.request("PUT", "/network-interfaces/eth0",
+                     {"iface_id": "eth0", "user_net": {}}).status == 204
+    for body, words in [
+        ({"network_interfaces": []}, "empty"),
+        ({"network_interfaces": ["eth1"]}, "does not correspond"),
+        ({"network_interfaces": ["eth0", "eth0"]}, "twice"),
+        ({"network_interfaces": ["eth0"], "ipv4_address": "10.1.2.3"}, "link local"),
+        ({"network_interfaces": ["eth0"], "ipv4_address": "169.254.0.9"}, "link local"),
+        ({"network_interfaces": ["eth0"], "ipv4_address": "169.254.1.300"}, "link local"),
+        ({"network_interfaces": ["eth0"], "version": "V3"}, "version"),
+        ({"network_interfaces": [""]}, "network_interfaces"),
+    ]:
+        r = c.request("PUT", "/mmds/config", body)
+        assert r.status == 400 and words in r.fault, (body, r.body)
+    assert c.request("PUT", "/mmds/config", {"network_interfaces": ["eth0"], "version": "V2",
+                                             "ipv4_address": "169.254.170.2",
+                                             "imds_compat": True}).status == 204
+    assert c.request("GET", "/vm/config").json()["mmds-config"] == {
+        "version": "V2", "network_interfaces": ["eth0"],
+        "ipv4_address": "169.254.170.2", "imds_compat": True}
+
+
 def test_vm_config_reflects_puts(fc):
     c = fc.client
     k = fc.file("vmlinux")
@@ -621,6 +673,7 @@ def test_post_boot_rules(fc):
                        ("/drives/x", {"drive_id": "x", "path_on_host": disk,
                                       "is_root_device": False}),
                        ("/entropy", {}), ("/serial", {}),
+                       ("/mmds/config", {"network_interfaces": []}),
                        ("/logger", {"level": "Info"}),
                        ("/actions", {"action_type": "InstanceStart"})]:
         r = c.request("PUT", path, body)
@@ -630,6 +683,9 @@ def test_post_boot_rules(fc):
     assert c.request("GET", "/machine-config").status == 200
     assert c.request("GET", "/vm/config").status == 200
     assert c.request("PUT", "/actions", {"action_type": "FlushMetrics"}).status == 204
+    # the store takes calls whatever the VM does
+    assert c.request("PUT", "/mmds", {"after": "boot"}).status == 204
+    assert c.request("GET", "/mmds").json() == {"after": "boot"}
     r = c.request("PATCH", "/drives/data", {"drive_id": "data", "path_on_host": fc.file("d2.img")})
     assert r.status == 204, r.body
     assert c.request("PATCH", "/vm", {"state": "Paused"}).status == 204

@@ -148,6 +148,52 @@ def test_vsock_syntax(figment, guest):
            USAGE, "cid")
 
 
+@pytest.mark.parametrize("spec,words", [
+    ("version=V2", "net="),
+    ("net=eth0,version=V3", "V1 or V2"),
+    ("net=eth0,address=10.0.0.1", "link-local"),
+    ("net=eth0,address=169.254.0.7", "link-local"),
+    ("net=eth0,address=169.254.255.1", "link-local"),
+    ("net=eth0,imds_compat=maybe", "on or off"),
+    ("net=eth0,net=eth0", "twice"),
+    ("net=", "empty interface"),
+    ("net=eth0,bogus=1", "unknown"),
+])
+def test_mmds_syntax(figment, guest, spec, words):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--mmds", spec),
+           USAGE, ["--mmds", words])
+
+
+def test_mmds_needs_its_interfaces(figment, guest):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--mmds", "net=eth0"),
+           CONFIG, "does not correspond to any existing network interface")
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--net", "id=eth0,user=on",
+               "--mmds", "net=eth0+eth0"), CONFIG, "named twice")
+
+
+@pytest.mark.parametrize("content,words", [
+    (None, "No such file"),
+    ("{not json", "--metadata"),
+    ("[1, 2]", "JSON object"),
+    ('{"k": "' + "x" * 60000 + '"}', "doesn't fit"),
+], ids=["missing", "not-json", "array", "too-large"])
+def test_bad_metadata(figment, guest, tmp_path, content, words):
+    f = tmp_path / "md.json"
+    if content is not None:
+        f.write_text(content)
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--metadata", str(f)),
+           CONFIG, words)
+
+
+def test_mmds_size_limit_syntax(figment, guest, tmp_path):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--mmds-size-limit", "0"),
+           USAGE, "--mmds-size-limit")
+    f = tmp_path / "md.json"
+    f.write_text('{"k": "' + "x" * 100 + '"}')
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--mmds-size-limit", "50",
+               "--metadata", str(f)), CONFIG, "at most 50")
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
                     reason="needs root and unshare to hide /dev/kvm")
 def test_kvm_missing(figment, guest):

@@ -100,6 +100,9 @@ def test_instance_start_through_the_api_is_filtered(figment, guest, tmp_path):
                             stdout=open(tmp_path / "out", "wb"), stderr=subprocess.STDOUT)
     try:
         _wait(lambda: os.path.exists(sock), proc, "the API socket")
+        # the socket is bound before the API thread runs and names itself
+        _wait(lambda: _threads(proc.pid).get("fc_api", (0,))[0] == 2, proc,
+              "the API thread under its filter")
         before = _threads(proc.pid)
         assert before["fc_api"][0] == 2
         assert [m for n, (m, _) in before.items() if n != "fc_api"] == [0]

@@ -699,6 +699,44 @@ def test_vm_with_a_user_mode_interface_restores_with_a_fresh_helper(figment, gue
             assert _stop(r) == STOPPED
 
 
+def test_metadata_service_config_survives_a_restore_not_its_store(figment, guest, tmp_path):
+    """As Firecracker: the service's version, address and interfaces come
+    back with the snapshot; the store does not (a clone is reseeded, here
+    with --metadata)."""
+    if not os.path.exists(os.path.join(os.path.dirname(figment), "figment-slirp")):
+        pytest.skip("figment-slirp is not built next to figment")
+    mmds_cfg = {"version": "V2", "network_interfaces": ["eth0"],
+                "ipv4_address": "169.254.170.2", "imds_compat": False}
+    cfg = tmp_path / "vm.json"
+    cfg.write_text(json.dumps({
+        "boot-source": {"kernel_image_path": guest("counter.bin")},
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 64},
+        "network-interfaces": [{"iface_id": "eth0", "user_net": {"backend": "slirp"}}],
+        "mmds-config": mmds_cfg}))
+    sock, out = str(tmp_path / "m.sock"), str(tmp_path / "m.out")
+    p = _start_counting(figment, cfg, sock, out)
+    try:
+        assert _api(sock, "PUT", "/mmds", {"secret": "of the first VM"})[0] == 204
+        snap = tmp_path / "snap"
+        assert _snapshot(figment, sock, snap).returncode == 0
+    finally:
+        p.kill()
+        p.wait()
+    md = tmp_path / "md.json"
+    md.write_text('{"clone": "2"}')
+    rsock, rout = str(tmp_path / "r.sock"), str(tmp_path / "r.out")
+    r = _restore(figment, snap, rout, "--api-sock", rsock, "--metadata", str(md))
+    try:
+        _wait_count(rout, 3, r)
+        _wait_sock(rsock, r)
+        status, body = _api(rsock, "GET", "/vm/config")
+        assert status == 200 and body["mmds-config"] == mmds_cfg, body
+        status, body = _api(rsock, "GET", "/mmds")
+        assert status == 200 and body == {"clone": "2"}, body
+    finally:
+        assert _stop(r) == STOPPED
+
+
 def test_vm_moves_between_a_user_mode_interface_and_a_tap_at_restore(figment, guest, tmp_path):
     """A user-mode interface offers no offloads, a TAP all of them: a
     snapshot of either restores onto the other (the device offers what it

@@ -374,6 +374,38 @@ Test(config_json, document_errors)
 	expect_doc_err("{\"boot-source\": {\"kernel_image_path\": \"/k\"}", "invalid JSON");
 }
 
+Test(config_json, mmds_config_round_trips_and_is_checked)
+{
+	static const char doc[] =
+		"{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		" \"network-interfaces\": [{\"iface_id\": \"eth0\", \"user_net\": {}}],"
+		" \"mmds-config\": {\"network_interfaces\": [\"eth0\"], \"version\": \"V2\","
+		" \"ipv4_address\": \"169.254.170.2\"}}";
+	struct vm_config a;
+	char *s;
+
+	vm_config_init(&a);
+	cr_assert_eq(config_from_json(doc, strlen(doc), &a, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert(a.mmds.present);
+	cr_assert_eq(a.mmds.version, MMDS_V2);
+	cr_assert_eq(a.mmds.ipv4_addr, 0xa9feaa02);
+	cr_assert(vm_config_mmds_on(&a, "eth0"));
+	cr_assert_not(vm_config_mmds_on(&a, "eth1"));
+	s = vm_config_to_json(&a);
+	cr_assert(strstr(s, "\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":[\"eth0\"],"
+			    "\"ipv4_address\":\"169.254.170.2\",\"imds_compat\":false}"),
+		  "%s", s);
+	free(s);
+	vm_config_free(&a);
+	expect_doc_err("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		       " \"mmds-config\": {\"network_interfaces\": [\"eth0\"]}}",
+		       "does not correspond");
+	expect_doc_err("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+		       " \"mmds-config\": {\"version\": \"V2\"}}",
+		       "network_interfaces");
+}
+
 Test(config_json, document_keeps_cli_values_it_does_not_set)
 {
 	struct vm_config cfg;

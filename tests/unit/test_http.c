@@ -442,3 +442,24 @@ Test(http, response_no_content_close)
 	cr_assert_eq(memcmp(r, want, len), 0);
 	free(r);
 }
+
+Test(http, header_lookup_is_case_blind_and_trims)
+{
+	struct http_request req;
+	const char *v;
+	size_t n;
+
+	feed_str("GET / HTTP/1.1\r\nHost: a\r\nX-Token:  abc \r\nx-token: second\r\n"
+		 "Empty:\r\n\r\n");
+	cr_assert_eq(http_parse(&p, &req), HTTP_REQUEST_READY);
+	cr_assert(http_header(&req, "x-TOKEN", &v, &n));
+	cr_assert_eq(n, 3);
+	cr_assert_eq(strncmp(v, "abc", 3), 0, "the first one, trimmed");
+	cr_assert(http_header(&req, "Empty", &v, &n));
+	cr_assert_eq(n, 0);
+	cr_assert_not(http_header(&req, "X-Tok", &v, &n));
+	cr_assert_not(http_header(&req, "Missing", &v, &n));
+	feed_str("GET / HTTP/1.1\r\n\r\n");
+	cr_assert_eq(http_parse(&p, &req), HTTP_REQUEST_READY);
+	cr_assert_not(http_header(&req, "Host", &v, &n));
+}

@@ -20,6 +20,7 @@
 #include "devices/virtio/mmio.h"
 #include "devices/virtio/net/net.h"
 #include "devices/virtio/net/net_backend.h"
+#include "mmds/mmds.h"
 #include "persist/snapshot_file.h"
 #include "support/virtio_test_host.h"
 
@@ -37,6 +38,7 @@ static struct virtio_test_host th;
 static int peer, dev_fd;
 static uint16_t avail_idx[2], next_desc[2], used_seen[2];
 static uint64_t next_buf;
+static int extra_watched; /* the metadata service's timer */
 
 #define DESC(q)	 (ring_base[q])
 #define AVAIL(q) (ring_base[q] + 0x1000)
@@ -101,7 +103,7 @@ static void bring_up(uint64_t drop)
 	wr(VIRTIO_MMIO_STATUS, 0xf);
 	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
 	/* active: it watches its backend and its rx timer */
-	cr_assert_eq(th.nr_watched, 2);
+	cr_assert_eq(th.nr_watched, 2 + extra_watched);
 }
 
 static void setup(void)
@@ -592,4 +594,48 @@ Test(net, restores_onto_a_backend_that_takes_more_offloads)
 	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES), (uint32_t)offered,
 		     "a refused state leaves the offer as it was");
 	snap_buf_free(&b);
+}
+
+Test(net, metadata_frames_are_answered_not_sent)
+{
+	uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 }, arp[42] = { 0 }, buf[256];
+	uint8_t other[60] = { 0 };
+	struct mmds *m = mmds_create(0);
+	struct vring_used_elem e;
+	uint64_t rx;
+
+	cr_assert(m);
+	cr_assert_eq(virtio_net_enable_mmds(dev, m, 0xa9fea9fe), 0);
+	cr_assert_eq(virtio_net_enable_mmds(dev, m, 0xa9fea9fe), -EINVAL);
+	extra_watched = 1;
+	bring_up(0);
+	rx = offer(0, (struct seg[]){ { 2048, true, NULL } }, 1, true);
+	/* who has 169.254.169.254? */
+	memset(arp, 0xff, 6);
+	memcpy(arp + 6, "\x06\x00\xac\x10\x00\x02", 6);
+	memcpy(arp + 12, "\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01", 10);
+	memcpy(arp + 22, "\x06\x00\xac\x10\x00\x02\xac\x10\x00\x02", 10);
+	memcpy(arp + 38, "\xa9\xfe\xa9\xfe", 4);
+	offer(1, (struct seg[]){ { sizeof(hdr), false, hdr },
+				 { sizeof(arp), false, arp } },
+	      2, true);
+	cr_assert(take_used(1, &e));
+	cr_assert_eq(sent(buf, sizeof(buf)), -1, "not on the backend");
+	cr_assert(take_used(0, &e), "the answer was received");
+	cr_assert_eq(e.len, VIRTIO_NET_HDR_LEN + 42);
+	cr_assert_eq(ram[rx + VIRTIO_NET_HDR_LEN + 21], 2, "an ARP reply");
+	cr_assert_eq(memcmp(ram + rx + VIRTIO_NET_HDR_LEN + 22,
+			    "\x06\x01\x23\x45\x67\x01", 6), 0);
+	/* anything else still goes out */
+	memcpy(other + 12, "\x08\x00", 2);
+	offer(1, (struct seg[]){ { sizeof(hdr), false, hdr },
+				 { sizeof(other), false, other } },
+	      2, true);
+	cr_assert(take_used(1, &e));
+	cr_assert_eq(sent(buf, sizeof(buf)), VIRTIO_NET_HDR_LEN + 60);
+	virtio_dev_destroy(dev);
+	dev = NULL;
+	mmds_destroy(m);
+	extra_watched = 0;
+	/* teardown's destroy is a no-op now */
 }

@@ -17,6 +17,7 @@
 
 #include "config/net_config.h"
 #include "devices/virtio/net/net_backend.h"
+#include "mmds/mmds_stack.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -39,6 +40,13 @@ struct virtio_net {
 	struct rate_limit rx_limit;
 	int rx_timer_fd; /* the rx limit's wait */
 	bool rx_waiting; /* for rx tokens: the timer brings it back */
+
+	/* the metadata service on this interface (NULL: none): its frames
+	 * never reach the backend; its answers are received first */
+	struct mmds_stack *mmds;
+	int mmds_timer_fd; /* its retransmissions; -1: none */
+	uint64_t mmds_armed; /* the deadline the timer is set to; 0: none */
+	uint8_t *mmds_frame; /* a whole frame for it, copied out of the ring */
 
 	/* scratch, used under vdev.lock */
 	struct virtq_chain chain, first;
@@ -102,6 +110,41 @@ static bool tx_header_ok(const struct virtio_dev *dev,
 	}
 }
 
+/* --- the metadata service --- */
+
+/* Arms the service's timer for its next retransmission, or disarms it
+ * (a system call only when that changes). */
+static void mmds_arm(struct virtio_net *n)
+{
+	uint64_t d = mmds_stack_deadline(n->mmds);
+	struct itimerspec its = { 0 };
+
+	if (d == n->mmds_armed)
+		return;
+	n->mmds_armed = d;
+	if (d) {
+		its.it_value.tv_sec = (time_t)(d / 1000000000ULL);
+		its.it_value.tv_nsec = (long)(d % 1000000000ULL);
+	}
+	timerfd_settime(n->mmds_timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* A frame for the service is taken here, whole, and handed to it: true.
+ * False: it goes to the backend. */
+static bool mmds_take(struct virtio_net *n, const struct virtq_chain *c,
+		      uint64_t frame_len)
+{
+	uint8_t head[MMDS_CLAIM_LEN];
+	uint64_t want = frame_len < sizeof(head) ? frame_len : sizeof(head);
+
+	virtq_chain_read(c, VIRTIO_NET_HDR_LEN, head, want);
+	if (!mmds_stack_claims(n->mmds, head, (size_t)want))
+		return false;
+	virtq_chain_read(c, VIRTIO_NET_HDR_LEN, n->mmds_frame, frame_len);
+	mmds_stack_input(n->mmds, n->mmds_frame, (size_t)frame_len, now_ns());
+	return true;
+}
+
 static uint32_t tx_serve_chain(struct virtio_dev *dev,
 			       const struct virtq_chain *c, uint64_t *work)
 {
@@ -124,6 +167,8 @@ static uint32_t tx_serve_chain(struct virtio_dev *dev,
 		metrics_inc(n->m.tx_malformed);
 		return 0;
 	}
+	if (n->mmds && mmds_take(n, c, frame_len))
+		return 0;
 	hdr.num_buffers = 0;
 	n->iov[0].iov_base = &hdr;
 	n->iov[0].iov_len = sizeof(hdr);
@@ -250,6 +295,18 @@ static void rx_process(struct virtio_net *n)
 		uint64_t wait;
 		int ret;
 
+		if (n->rx_len == 0 && n->mmds) {
+			size_t m = mmds_stack_output(
+				n->mmds, n->rx_frame + VIRTIO_NET_HDR_LEN,
+				sizeof(n->rx_frame) - VIRTIO_NET_HDR_LEN,
+				now_ns());
+
+			if (m) {
+				/* checksums complete, no offload */
+				memset(n->rx_frame, 0, VIRTIO_NET_HDR_LEN);
+				n->rx_len = VIRTIO_NET_HDR_LEN + m;
+			}
+		}
 		if (n->rx_len == 0) {
 			ssize_t r = n->be->ops->recv(n->be, n->rx_frame,
 						     sizeof(n->rx_frame));
@@ -300,6 +357,8 @@ static void rx_process(struct virtio_net *n)
 		virtio_dev_signal_used(dev, q);
 	if (more)
 		virtio_dev_notify_later(dev, RXQ);
+	if (n->mmds)
+		mmds_arm(n); /* what it sent may need sending again */
 }
 
 static void net_backend_ready(struct virtio_dev *dev, int fd,
@@ -326,14 +385,34 @@ static void net_rx_timer(struct virtio_dev *dev, int fd, uint32_t events)
 	rx_process(n);
 }
 
+static void net_mmds_timer(struct virtio_dev *dev, int fd, uint32_t events)
+{
+	struct virtio_net *n = to_net(dev);
+	uint64_t count;
+
+	(void)events;
+	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	n->mmds_armed = 0; /* it fired */
+	mmds_stack_tick(n->mmds, now_ns());
+	rx_process(n);
+	mmds_arm(n);
+}
+
 static void net_queue_notify(struct virtio_dev *dev, unsigned int qidx)
 {
 	struct virtio_net *n = to_net(dev);
 
-	if (qidx == RXQ)
+	if (qidx == RXQ) {
 		rx_process(n); /* new buffers: a waiting frame may go now */
-	else
+	} else {
 		virtio_serve_queue(dev, TXQ, &n->chain, tx_serve_chain);
+		if (!n->mmds)
+			return;
+		/* what the service owes the guest for what it just sent */
+		rx_process(n);
+		mmds_arm(n);
+	}
 }
 
 /* --- life cycle --- */
@@ -353,6 +432,9 @@ static int net_activate(struct virtio_dev *dev)
 	if (!ret)
 		ret = virtio_dev_watch(dev, n->rx_timer_fd, EPOLLIN,
 				       net_rx_timer);
+	if (!ret && n->mmds)
+		ret = virtio_dev_watch(dev, n->mmds_timer_fd, EPOLLIN,
+				       net_mmds_timer);
 	if (ret)
 		return ret;
 	/* frames that came while the device was down: an edge was missed */
@@ -380,6 +462,10 @@ static void net_deactivate(struct virtio_dev *dev)
 
 	net_reset(dev);
 	timerfd_settime(n->rx_timer_fd, 0, &off, NULL);
+	if (n->mmds) {
+		timerfd_settime(n->mmds_timer_fd, 0, &off, NULL);
+		n->mmds_armed = 0;
+	}
 }
 
 static void net_config_read(struct virtio_dev *dev, uint32_t offset,
@@ -394,6 +480,11 @@ static void net_destroy(struct virtio_dev *dev)
 
 	net_backend_destroy(n->be);
 	close(n->rx_timer_fd);
+	if (n->mmds) {
+		mmds_stack_destroy(n->mmds);
+		close(n->mmds_timer_fd);
+		free(n->mmds_frame);
+	}
 	virtio_dev_uninit(dev);
 	free(n);
 }
@@ -466,6 +557,34 @@ void virtio_net_set_rate_limits(struct virtio_dev *dev,
 	}
 }
 
+int virtio_net_enable_mmds(struct virtio_dev *dev, struct mmds *m,
+			   uint32_t ipv4)
+{
+	struct virtio_net *n = to_net(dev);
+
+	if (dev->ops != &net_ops || n->mmds)
+		return -EINVAL;
+	n->mmds_frame = malloc(VIRTIO_NET_MAX_FRAME);
+	n->mmds = n->mmds_frame ? mmds_stack_create(m, ipv4) : NULL;
+	if (!n->mmds) {
+		free(n->mmds_frame);
+		n->mmds_frame = NULL;
+		return -ENOMEM;
+	}
+	n->mmds_timer_fd = timerfd_create(CLOCK_MONOTONIC,
+					  TFD_CLOEXEC | TFD_NONBLOCK);
+	if (n->mmds_timer_fd < 0) {
+		int ret = -errno;
+
+		mmds_stack_destroy(n->mmds);
+		free(n->mmds_frame);
+		n->mmds = NULL;
+		n->mmds_frame = NULL;
+		return ret;
+	}
+	return 0;
+}
+
 const char *virtio_net_iface_id(struct virtio_dev *dev)
 {
 	return dev->ops == &net_ops ? to_net(dev)->iface_id : NULL;
@@ -488,6 +607,7 @@ static int net_create(const struct net_config *cfg, struct net_backend *be,
 		return -ENOMEM;
 	}
 	snprintf(n->iface_id, sizeof(n->iface_id), "%s", cfg->id);
+	n->mmds_timer_fd = -1;
 	n->rx_timer_fd = timerfd_create(CLOCK_MONOTONIC,
 					TFD_CLOEXEC | TFD_NONBLOCK);
 	if (n->rx_timer_fd < 0) {

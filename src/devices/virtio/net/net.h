@@ -27,12 +27,16 @@
  *    back through its own kick.
  * Rate limits (Firecracker's): tx through the common serve loop, rx here,
  * each waiting on a timer, never sleeping.
+ * With the metadata service on (virtio_net_enable_mmds()), transmitted
+ * frames for its address go to its stack (mmds/mmds_stack.h) instead of the
+ * backend, and its answers are received ahead of the backend's frames.
  */
 #ifndef FIGMENT_DEVICES_VIRTIO_NET_NET_H
 #define FIGMENT_DEVICES_VIRTIO_NET_NET_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/vm_config.h"
 #include "devices/virtio/virtio_dev.h"
@@ -62,6 +66,14 @@ int virtio_net_create(const struct net_config *n,
 int virtio_net_create_on(const struct net_config *n, int fd, bool is_tap,
 			 const struct guest_memory *mem,
 			 struct virtio_dev **out, char *err, size_t errlen);
+
+struct mmds;
+
+/* Puts the metadata service @m on the interface, answering at @ipv4 (host
+ * order). Before the device is active; 0, or -EINVAL (not an interface,
+ * or on already) / -ENOMEM / a timerfd's errno. */
+int virtio_net_enable_mmds(struct virtio_dev *dev, struct mmds *m,
+			   uint32_t ipv4);
 
 /* The interface's id, or NULL when @dev is not a virtio-net device. */
 const char *virtio_net_iface_id(struct virtio_dev *dev);
