@@ -1,6 +1,7 @@
 """Shared fixtures for figment's tests: where the binaries and guests are,
 and skip markers for what needs KVM or the nested lab."""
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -86,6 +87,22 @@ def run_lab(script, timeout, extra=None, tools=()):
             return r
         print(f"lab attempt {attempt} failed ({r.returncode}):\n{r.stderr[-2000:]}")
     pytest.fail(f"the lab failed twice ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+
+
+def lab_transcript(tmp_path_factory, name, script, timeout, **kw):
+    """run_lab(), with the whole transcript kept under pytest's temporary
+    folder (lab-<name>*/lab.out) for a failure's post-mortem; its stdout."""
+    r = run_lab(script, timeout, **kw)
+    (tmp_path_factory.mktemp(f"lab-{name}") / "lab.out").write_text(r.stdout)
+    return r.stdout
+
+
+def lab_section(out, name):
+    """What a lab script printed between "=== @name start" and the next
+    "=== ... start" line (or its end)."""
+    m = re.search(rf"=== {re.escape(name)} start\n(.*?)(?:=== [\w-]+ start|\Z)", out, re.S)
+    assert m, out[-3000:]
+    return m.group(1)
 
 
 GUEST_DIR = CACHE / "guest"

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "mmds/mmds_tcp.h"
+#include "util/be.h"
 #include "util/metrics.h"
 
 #define ETH_HLEN   14
@@ -46,34 +47,15 @@ struct mmds_stack {
 	} m;
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* RFC 1071: the one's complement sum, folded later. */
 static uint32_t sum16(uint32_t acc, const uint8_t *p, size_t n)
 {
 	for (; n > 1; n -= 2, p += 2)
-		acc += get16(p);
+		acc += be16_get(p);
 	if (n)
 		acc += (uint32_t)p[0] << 8;
 	return acc;
@@ -132,13 +114,13 @@ bool mmds_stack_claims(const struct mmds_stack *st, const uint8_t *head,
 {
 	if (len < ETH_HLEN + IP_HLEN)
 		return false;
-	switch (get16(head + 12)) {
+	switch (be16_get(head + 12)) {
 	case ETH_P_IPV4:
-		return get32(head + ETH_HLEN + 16) == st->ip;
+		return be32_get(head + ETH_HLEN + 16) == st->ip;
 	case ETH_P_ARP:
 		/* target protocol address */
 		return len >= ETH_HLEN + ARP_LEN &&
-		       get32(head + ETH_HLEN + 24) == st->ip;
+		       be32_get(head + ETH_HLEN + 24) == st->ip;
 	default:
 		return false;
 	}
@@ -150,7 +132,7 @@ static size_t eth_header(uint8_t *b, const uint8_t *dst, uint16_t type)
 {
 	memcpy(b, dst, 6);
 	memcpy(b + 6, mmds_mac, 6);
-	put16(b + 12, type);
+	be16_put(b + 12, type);
 	return ETH_HLEN;
 }
 
@@ -170,32 +152,32 @@ static size_t tcp_frame(struct mmds_stack *st, uint8_t *b, size_t cap,
 	eth_header(b, mac, ETH_P_IPV4);
 	memset(iph, 0, IP_HLEN + tcp_len);
 	iph[0] = 0x45;
-	put16(iph + 2, (uint16_t)ip_len);
-	put16(iph + 4, st->ip_id++);
-	put16(iph + 6, 0x4000); /* don't fragment */
+	be16_put(iph + 2, (uint16_t)ip_len);
+	be16_put(iph + 4, st->ip_id++);
+	be16_put(iph + 6, 0x4000); /* don't fragment */
 	iph[8] = 64;
 	iph[9] = 6;
-	put32(iph + 12, st->ip);
-	put32(iph + 16, ip);
-	put16(iph + 10, fold(sum16(0, iph, IP_HLEN)));
-	put16(th, MMDS_PORT);
-	put16(th + 2, port);
-	put32(th + 4, s->seq);
-	put32(th + 8, s->flags & TCP_ACK ? s->ack : 0);
+	be32_put(iph + 12, st->ip);
+	be32_put(iph + 16, ip);
+	be16_put(iph + 10, fold(sum16(0, iph, IP_HLEN)));
+	be16_put(th, MMDS_PORT);
+	be16_put(th + 2, port);
+	be32_put(th + 4, s->seq);
+	be32_put(th + 8, s->flags & TCP_ACK ? s->ack : 0);
 	th[12] = (uint8_t)((tcp_len / 4) << 4);
 	th[13] = s->flags;
-	put16(th + 14, s->wnd);
+	be16_put(th + 14, s->wnd);
 	if (s->mss) {
 		th[20] = 2;
 		th[21] = 4;
-		put16(th + 22, s->mss);
+		be16_put(th + 22, s->mss);
 	}
 	if (s->len)
 		memcpy(th + tcp_len, s->data, s->len);
 	/* the pseudo header, then the segment */
 	acc = sum16(0, iph + 12, 8) + 6 + (uint32_t)(tcp_len + s->len);
 	acc = sum16(acc, th, tcp_len + s->len);
-	put16(th + 16, fold(acc));
+	be16_put(th + 16, fold(acc));
 	return ETH_HLEN + ip_len;
 }
 
@@ -223,9 +205,9 @@ static void queue_arp_reply(struct mmds_stack *st, const uint8_t *arp,
 	eth_header(f->bytes, eth_src, ETH_P_ARP);
 	a = f->bytes + ETH_HLEN;
 	memcpy(a, arp, 6); /* hardware and protocol types and sizes */
-	put16(a + 6, 2);   /* reply */
+	be16_put(a + 6, 2);   /* reply */
 	memcpy(a + 8, mmds_mac, 6);
-	put32(a + 14, st->ip);
+	be32_put(a + 14, st->ip);
 	memcpy(a + 18, arp + 8, 10); /* the asker's MAC and address */
 	f->len = ETH_HLEN + ARP_LEN;
 }
@@ -258,12 +240,12 @@ static void arp_input(struct mmds_stack *st, const uint8_t *frame,
 	const uint8_t *a = frame + ETH_HLEN;
 
 	/* Ethernet and IPv4, 6 and 4 bytes, a request */
-	if (len < ETH_HLEN + ARP_LEN || get16(a) != 1 ||
-	    get16(a + 2) != ETH_P_IPV4 || a[4] != 6 || a[5] != 4) {
+	if (len < ETH_HLEN + ARP_LEN || be16_get(a) != 1 ||
+	    be16_get(a + 2) != ETH_P_IPV4 || a[4] != 6 || a[5] != 4) {
 		metrics_inc(st->m.rx_malformed);
 		return;
 	}
-	if (get16(a + 6) != 1)
+	if (be16_get(a + 6) != 1)
 		return; /* a reply or an announcement: nothing to answer */
 	queue_arp_reply(st, a, frame + 6);
 }
@@ -311,7 +293,7 @@ static uint16_t find_mss(const uint8_t *opt, size_t n)
 		if (i + 1 >= n || opt[i + 1] < 2 || i + opt[i + 1] > n)
 			break;
 		if (opt[i] == 2 && opt[i + 1] == 4)
-			return get16(opt + i + 2);
+			return be16_get(opt + i + 2);
 		i += opt[i + 1];
 	}
 	return 0;
@@ -322,7 +304,7 @@ static void tcp_input(struct mmds_stack *st, const uint8_t *frame,
 		      uint64_t now)
 {
 	size_t doff = (size_t)(th[12] >> 4) * 4;
-	uint16_t port = get16(th);
+	uint16_t port = be16_get(th);
 	struct tcp_seg s = { 0 };
 	int i;
 
@@ -330,13 +312,13 @@ static void tcp_input(struct mmds_stack *st, const uint8_t *frame,
 		metrics_inc(st->m.rx_malformed);
 		return;
 	}
-	s.seq = get32(th + 4);
-	s.ack = get32(th + 8);
+	s.seq = be32_get(th + 4);
+	s.ack = be32_get(th + 8);
 	s.flags = th[13] & (TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK);
-	s.wnd = get16(th + 14);
+	s.wnd = be16_get(th + 14);
 	s.data = th + doff;
 	s.len = tcp_len - doff;
-	if (get16(th + 2) != MMDS_PORT) {
+	if (be16_get(th + 2) != MMDS_PORT) {
 		queue_reset(st, frame + 6, src, port, &s);
 		return;
 	}
@@ -378,13 +360,13 @@ static void ipv4_input(struct mmds_stack *st, const uint8_t *frame,
 		return;
 	}
 	ihl = (size_t)(iph[0] & 15) * 4;
-	tot = get16(iph + 2);
+	tot = be16_get(iph + 2);
 	if (ihl < IP_HLEN || tot < ihl || tot > avail) {
 		metrics_inc(st->m.rx_malformed);
 		return;
 	}
 	/* fragments (more to come, or an offset) and anything but TCP */
-	if ((get16(iph + 6) & 0x3fff) || iph[9] != 6) {
+	if ((be16_get(iph + 6) & 0x3fff) || iph[9] != 6) {
 		metrics_inc(st->m.rx_dropped);
 		return;
 	}
@@ -392,7 +374,7 @@ static void ipv4_input(struct mmds_stack *st, const uint8_t *frame,
 		metrics_inc(st->m.rx_malformed);
 		return;
 	}
-	tcp_input(st, frame, iph + ihl, tot - ihl, get32(iph + 12), now);
+	tcp_input(st, frame, iph + ihl, tot - ihl, be32_get(iph + 12), now);
 }
 
 void mmds_stack_input(struct mmds_stack *st, const uint8_t *frame,
@@ -403,7 +385,7 @@ void mmds_stack_input(struct mmds_stack *st, const uint8_t *frame,
 		return;
 	}
 	metrics_inc(st->m.rx_frames);
-	if (get16(frame + 12) == ETH_P_ARP)
+	if (be16_get(frame + 12) == ETH_P_ARP)
 		arp_input(st, frame, len);
 	else
 		ipv4_input(st, frame, len, now_ns);

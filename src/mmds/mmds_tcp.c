@@ -170,6 +170,14 @@ out:
 	serve(c, m, now);
 }
 
+/* Our FIN goes with @s. */
+static void add_fin(struct tcp_conn *c, struct tcp_seg *s)
+{
+	s->flags |= TCP_FIN;
+	c->fin_sent = true;
+	c->snd_nxt++;
+}
+
 bool tcp_conn_output(struct tcp_conn *c, struct tcp_seg *s, uint64_t now)
 {
 	uint32_t data_end = c->snd_una + (uint32_t)c->out_len;
@@ -214,20 +222,15 @@ bool tcp_conn_output(struct tcp_conn *c, struct tcp_seg *s, uint64_t now)
 			s->len = len;
 			s->flags |= TCP_PSH;
 			c->snd_nxt += len;
-			if (c->snd_nxt == data_end && c->close_after) {
-				s->flags |= TCP_FIN;
-				c->fin_sent = true;
-				c->snd_nxt++;
-			}
+			if (c->snd_nxt == data_end && c->close_after)
+				add_fin(c, s);
 			c->need_ack = false;
 			arm(c, now);
 			return true;
 		}
 		arm(c, now); /* for the probe */
 	} else if (c->close_after && !c->fin_sent) {
-		s->flags |= TCP_FIN;
-		c->fin_sent = true;
-		c->snd_nxt++;
+		add_fin(c, s);
 		c->need_ack = false;
 		arm(c, now);
 		return true;

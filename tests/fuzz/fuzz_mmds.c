@@ -21,29 +21,15 @@
 #include "mmds/mmds.h"
 #include "mmds/mmds_stack.h"
 #include "mmds/mmds_tcp.h"
+#include "util/be.h"
 
 #define MMDS_IP	 0xa9fea9feu
 #define GUEST_IP 0xac100002u
 
 static uint32_t guest_next[4], srv_next[4];
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 static void drain(struct mmds_stack *st, uint64_t now)
 {
@@ -69,7 +55,7 @@ static void drain(struct mmds_stack *st, uint64_t now)
 			size_t len = n - 34 - (size_t)(th[12] >> 4) * 4;
 
 			if (port < 4)
-				srv_next[port] = get32(th + 4) + (uint32_t)len +
+				srv_next[port] = be32_get(th + 4) + (uint32_t)len +
 						 !!(th[13] & (TCP_SYN | TCP_FIN));
 		}
 	}
@@ -85,16 +71,16 @@ static void segment(struct mmds_stack *st, const uint8_t *r, size_t len,
 	uint32_t seq = guest_next[port] + (uint32_t)(int8_t)r[2];
 
 	memcpy(f + 6, "\x06\x00\xac\x10\x00\x02", 6);
-	put16(f + 12, 0x0800);
+	be16_put(f + 12, 0x0800);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(40 + dlen));
+	be16_put(ip + 2, (uint16_t)(40 + dlen));
 	ip[9] = 6;
-	put32(ip + 12, GUEST_IP);
-	put32(ip + 16, MMDS_IP);
-	put16(th, (uint16_t)(40000 + port));
-	put16(th + 2, 80);
-	put32(th + 4, seq);
-	put32(th + 8, srv_next[port] + (uint32_t)(int8_t)r[3]);
+	be32_put(ip + 12, GUEST_IP);
+	be32_put(ip + 16, MMDS_IP);
+	be16_put(th, (uint16_t)(40000 + port));
+	be16_put(th + 2, 80);
+	be32_put(th + 4, seq);
+	be32_put(th + 8, srv_next[port] + (uint32_t)(int8_t)r[3]);
 	th[12] = 5 << 4;
 	th[13] = r[0];
 	th[14] = r[4];
@@ -149,8 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				uint8_t f[256];
 
 				memcpy(f, data + at, n);
-				put32(f + 30, MMDS_IP);
-				put32(f + 38, MMDS_IP);
+				be32_put(f + 30, MMDS_IP);
+				be32_put(f + 38, MMDS_IP);
 				if (mmds_stack_claims(st, f, n))
 					mmds_stack_input(st, f, n, now);
 			}

@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from conftest import run_lab, sh_quote
+from conftest import lab_section, lab_transcript, sh_quote
 
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
 KERNELS = {
@@ -99,20 +99,14 @@ def lab(tmp_path_factory):
     curl = shutil.which("curl")
     if not curl:
         pytest.fail("curl is not installed (tools/deps.sh installs it)")
-    r = run_lab(lab_script(), timeout=900, tools=[curl])
-    (tmp_path_factory.mktemp("lab-mmds") / "lab.out").write_text(r.stdout)
-    return r.stdout
+    return lab_transcript(tmp_path_factory, "mmds", lab_script(), timeout=900, tools=[curl])
 
 
-def section(out, k):
-    m = re.search(rf"=== {k} start\n(.*?)(?:=== \w+ start|\Z)", out, re.S)
-    assert m, out[-3000:]
-    return m.group(1)
 
 
 @pytest.mark.parametrize("k", list(KERNELS))
 def test_v2_tokens_text_json_and_a_long_value(lab, k):
-    s = section(lab, k)
+    s = lab_section(lab, k)
     assert "IF-UP" in s, s[-3000:]
     assert "NOTOKEN HTTP/1.1 401 Unauthorized" in s, s[-3000:]
     assert "TOKEN-LEN 43" in s, s[-3000:]
@@ -130,7 +124,7 @@ def api(out, method, path):
 
 
 def test_v1_through_the_api_sees_a_patch_while_running(lab):
-    s = section(lab, "api")
+    s = lab_section(lab, "api")
     for method, path in [("PUT", "/boot-source"), ("PUT", "/network-interfaces/eth0"),
                          ("PUT", "/mmds/config"), ("PUT", "/mmds"),
                          ("PUT", "/actions"), ("PATCH", "/mmds")]:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import guest_fetch_and_serve, run_lab, sh_quote
+from conftest import lab_section, lab_transcript, guest_fetch_and_serve, sh_quote
 
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
 KERNELS = {
@@ -60,22 +60,15 @@ def lab_script():
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    r = run_lab(lab_script(), timeout=900)
-    # the whole transcript, for a failure's post-mortem
-    (tmp_path_factory.mktemp("lab-net") / "lab.out").write_text(r.stdout)
-    return r.stdout
+    return lab_transcript(tmp_path_factory, "net", lab_script(), timeout=900)
 
 
-def section(out, k):
-    m = re.search(rf"=== {k} start\n(.*?)(?:=== \w+ start|\Z)", out, re.S)
-    assert m, out[-3000:]
-    return m.group(1)
 
 
 @pytest.mark.parametrize("k", list(KERNELS))
 def test_tap_ping_and_tcp_both_ways(lab, k):
     host_in = re.search(r"=== host-in (\w+)", lab).group(1)
-    s = section(lab, k)
+    s = lab_section(lab, k)
     assert "IF-UP" in s, s[-3000:]
     assert "MAC 06:00:ac:10:00:02" in s, s[-3000:]
     assert "PING-OK" in s, s[-3000:]

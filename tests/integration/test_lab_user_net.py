@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import BUILD, guest_fetch_and_serve, run_lab, sh_quote
+from conftest import BUILD, guest_fetch_and_serve, lab_section, lab_transcript, sh_quote
 
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
 KERNELS = {
@@ -91,22 +91,16 @@ def lab_script():
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    r = run_lab(lab_script(), timeout=900,
-                tools=("/usr/bin/passt", str(BUILD / "figment-slirp")))
-    (tmp_path_factory.mktemp("lab-user-net") / "lab.out").write_text(r.stdout)
-    return r.stdout
+    return lab_transcript(tmp_path_factory, "user-net", lab_script(), timeout=900,
+                          tools=("/usr/bin/passt", str(BUILD / "figment-slirp")))
 
 
-def section(out, name):
-    m = re.search(rf"=== {name} start\n(.*?)(?:=== [\w-]+ start|\Z)", out, re.S)
-    assert m, out[-3000:]
-    return m.group(1)
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_user_mode_dhcp_outbound_and_port_forward(lab, name):
     host_in = re.search(r"=== host-in (\w+)", lab).group(1)
-    s = section(lab, name)
+    s = lab_section(lab, name)
     if CASES[name][0] == "min":
         assert "IF-UP" in s, s[-3000:]
     else:

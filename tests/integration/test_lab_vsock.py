@@ -20,7 +20,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, guest_artifact, run, run_lab
+from conftest import lab_section, lab_transcript, ROOT, guest_artifact, run
 from test_lab_snapshot import _cpio_newc
 
 BASE = "console=ttyS0 reboot=k panic=-1 quiet pci=off"
@@ -103,28 +103,21 @@ def lab(tmp_path_factory):
         data = guest_artifact(initrd).read_bytes() + _cpio_newc(
             {"bin/vsock-echo": (0o100755, prog.read_bytes())})
         (extra / f"{k}-{initrd}").write_bytes(data)
-    r = run_lab(lab_script(), timeout=1200, extra=extra)
-    # the whole transcript, for a failure's post-mortem
-    (tmp_path_factory.mktemp("lab-vsock-out") / "lab.out").write_text(r.stdout)
-    return r.stdout
+    return lab_transcript(tmp_path_factory, "vsock-out", lab_script(), timeout=1200, extra=extra)
 
 
-def section(out, k):
-    m = re.search(rf"=== {k} start\n(.*?)(?:=== \w+ start|\Z)", out, re.S)
-    assert m, out[-3000:]
-    return m.group(1)
 
 
 @pytest.mark.parametrize("k", list(KERNELS))
 def test_echo_host_to_guest(lab, k):
-    s = section(lab, k)
+    s = lab_section(lab, k)
     assert f"=== {k} h2g-one ECHO-OK 1 of 1" in s, s[-3000:]
     assert f"=== {k} h2g-100 ECHO-OK 100 of 100" in s, s[-3000:]
 
 
 @pytest.mark.parametrize("k", list(KERNELS))
 def test_echo_guest_to_host(lab, k):
-    s = section(lab, k)
+    s = lab_section(lab, k)
     assert "G2H-ONE ECHO-OK 1 of 1" in s, s[-3000:]
     assert "G2H-100 ECHO-OK 100 of 100" in s, s[-3000:]
 
@@ -132,7 +125,7 @@ def test_echo_guest_to_host(lab, k):
 @pytest.mark.parametrize("k", list(KERNELS))
 @pytest.mark.parametrize("side", ["host", "guest"])
 def test_killed_peer_is_cleaned_up(lab, k, side):
-    s = section(lab, k)
+    s = lab_section(lab, k)
     m = re.search(rf"=== {k} {side}-kill base (\d+) held (\d+) after (\d+)", s)
     assert m, s[-3000:]
     base, held, after = map(int, m.groups())
@@ -142,6 +135,6 @@ def test_killed_peer_is_cleaned_up(lab, k, side):
 
 @pytest.mark.parametrize("k", list(KERNELS))
 def test_vm_ends_cleanly(lab, k):
-    s = section(lab, k)
+    s = lab_section(lab, k)
     m = re.search(rf"=== {k} exit (\d+)", s)
     assert m and m.group(1) in ("0", "8"), s[-3000:]

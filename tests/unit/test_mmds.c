@@ -13,6 +13,7 @@
 #include "mmds/mmds.h"
 #include "mmds/mmds_stack.h"
 #include "mmds/mmds_tcp.h"
+#include "util/be.h"
 
 #define SEC 1000000000ULL
 #define MMDS_IP 0xa9fea9feu
@@ -287,27 +288,9 @@ static void stack_teardown(void)
 TestSuite(mmds_stack, .init = stack_setup, .fini = stack_teardown,
 	  .timeout = 20);
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
 
 static void send_frame(const uint8_t *f, size_t len, uint64_t now)
 {
@@ -326,24 +309,24 @@ static void guest_seg(uint16_t sport, uint16_t dport, uint8_t flags,
 
 	memset(f, 0xff, 6);
 	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, 0x0800);
+	be16_put(f + 12, 0x0800);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + thl + dlen));
+	be16_put(ip + 2, (uint16_t)(20 + thl + dlen));
 	ip[8] = 64;
 	ip[9] = 6;
-	put32(ip + 12, GUEST_IP);
-	put32(ip + 16, MMDS_IP);
-	put16(th, sport);
-	put16(th + 2, dport);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
+	be32_put(ip + 12, GUEST_IP);
+	be32_put(ip + 16, MMDS_IP);
+	be16_put(th, sport);
+	be16_put(th + 2, dport);
+	be32_put(th + 4, seq);
+	be32_put(th + 8, ack);
 	th[12] = (uint8_t)((thl / 4) << 4);
 	th[13] = flags;
-	put16(th + 14, wnd);
+	be16_put(th + 14, wnd);
 	if (mss) {
 		th[20] = 2;
 		th[21] = 4;
-		put16(th + 22, mss);
+		be16_put(th + 22, mss);
 	}
 	memcpy(th + thl, data ? data : "", dlen);
 	send_frame(f, 14 + 20 + thl + dlen, now);
@@ -360,7 +343,7 @@ struct got {
 static uint16_t csum(uint32_t acc, const uint8_t *p, size_t n)
 {
 	for (; n > 1; n -= 2, p += 2)
-		acc += get16(p);
+		acc += be16_get(p);
 	if (n)
 		acc += (uint32_t)p[0] << 8;
 	while (acc >> 16)
@@ -380,22 +363,22 @@ static bool next_seg(struct got *g, uint64_t now)
 	if (!n)
 		return false;
 	cr_assert_eq(memcmp(out, guest_mac, 6), 0);
-	cr_assert_eq(get16(out + 12), 0x0800);
+	cr_assert_eq(be16_get(out + 12), 0x0800);
 	cr_assert_eq(csum(0, ip, 20), 0, "IP checksum");
-	cr_assert_eq(get32(ip + 12), MMDS_IP);
-	cr_assert_eq(get32(ip + 16), GUEST_IP);
-	cr_assert_eq(get16(ip + 2), n - 14);
+	cr_assert_eq(be32_get(ip + 12), MMDS_IP);
+	cr_assert_eq(be32_get(ip + 16), GUEST_IP);
+	cr_assert_eq(be16_get(ip + 2), n - 14);
 	tcp_len = n - 34;
 	pseudo = (MMDS_IP >> 16) + (MMDS_IP & 0xffff) + (GUEST_IP >> 16) +
 		 (GUEST_IP & 0xffff) + 6 + (uint32_t)tcp_len;
 	cr_assert_eq(csum(pseudo, th, tcp_len), 0, "TCP checksum");
-	cr_assert_eq(get16(th), 80);
-	g->dport = get16(th + 2);
-	g->seq = get32(th + 4);
-	g->ack = get32(th + 8);
+	cr_assert_eq(be16_get(th), 80);
+	g->dport = be16_get(th + 2);
+	g->seq = be32_get(th + 4);
+	g->ack = be32_get(th + 8);
 	g->flags = th[13];
-	g->wnd = get16(th + 14);
-	g->mss = (th[12] >> 4) > 5 && th[20] == 2 ? get16(th + 22) : 0;
+	g->wnd = be16_get(th + 14);
+	g->mss = (th[12] >> 4) > 5 && th[20] == 2 ? be16_get(th + 22) : 0;
 	g->data = th + (th[12] >> 4) * 4;
 	g->len = tcp_len - (size_t)(th[12] >> 4) * 4;
 	return true;
@@ -408,27 +391,27 @@ Test(mmds_stack, arp_for_the_address_is_answered)
 
 	memset(f, 0xff, 6);
 	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
+	be16_put(f + 12, 0x0806);
+	be16_put(f + 14, 1);
+	be16_put(f + 16, 0x0800);
 	f[18] = 6;
 	f[19] = 4;
-	put16(f + 20, 1);
+	be16_put(f + 20, 1);
 	memcpy(f + 22, guest_mac, 6);
-	put32(f + 28, GUEST_IP);
-	put32(f + 38, MMDS_IP);
+	be32_put(f + 28, GUEST_IP);
+	be32_put(f + 38, MMDS_IP);
 	send_frame(f, sizeof(f), SEC);
 	n = mmds_stack_output(st, out, sizeof(out), SEC);
 	cr_assert_eq(n, 42);
 	cr_assert_eq(memcmp(out, guest_mac, 6), 0);
-	cr_assert_eq(get16(out + 20), 2, "a reply");
+	cr_assert_eq(be16_get(out + 20), 2, "a reply");
 	cr_assert_eq(memcmp(out + 22, "\x06\x01\x23\x45\x67\x01", 6), 0);
-	cr_assert_eq(get32(out + 28), MMDS_IP);
+	cr_assert_eq(be32_get(out + 28), MMDS_IP);
 	cr_assert_eq(memcmp(out + 32, guest_mac, 6), 0);
-	cr_assert_eq(get32(out + 38), GUEST_IP);
+	cr_assert_eq(be32_get(out + 38), GUEST_IP);
 	cr_assert_eq(mmds_stack_output(st, out, sizeof(out), SEC), 0);
 	/* another address is not ours */
-	put32(f + 38, 0xa9fea9fd);
+	be32_put(f + 38, 0xa9fea9fd);
 	cr_assert_not(mmds_stack_claims(st, f, sizeof(f)));
 }
 
@@ -683,9 +666,9 @@ Test(mmds_stack, garbage_is_counted_not_followed)
 
 		for (size_t k = 0; k < len; k++)
 			f[k] = (uint8_t)rand();
-		put16(f + 12, i & 1 ? 0x0806 : 0x0800);
-		put32(f + 30, MMDS_IP);
-		put32(f + 38, MMDS_IP);
+		be16_put(f + 12, i & 1 ? 0x0806 : 0x0800);
+		be32_put(f + 30, MMDS_IP);
+		be32_put(f + 38, MMDS_IP);
 		mmds_stack_input(st, f, len, SEC + (uint64_t)i);
 		while (mmds_stack_output(st, out, sizeof(out), SEC + (uint64_t)i))
 			;
