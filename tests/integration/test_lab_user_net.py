@@ -6,7 +6,9 @@ loopback through the gateway 10.0.2.2, and the lab host fetches a file from
 a server in the guest through a host port forward; both files arrive with
 the same SHA-256 on both ends. Both backends (passt, the default, and
 figment-slirp) on both kernels (the cloud kernel's virtio_net a module,
-found through ACPI)."""
+found through ACPI). The metadata service answers on these interfaces too
+(the guest reaches 169.254.169.254 through its default route: figment takes
+the frames before the helper sees them)."""
 import re
 
 import pytest
@@ -39,6 +41,7 @@ DHCP = ("printf '#!/bin/sh\\n[ $1 = bound ] || exit 0\\n"
         "route add default gw $router\\necho DHCP $ip via $router\\n' > /tmp/dh.sh; "
         "chmod +x /tmp/dh.sh; ip link set eth0 up; "
         "udhcpc -i eth0 -n -q -t 10 -s /tmp/dh.sh")
+MMDS = "echo MMDS $(wget -q -O - http://169.254.169.254/latest/meta-data/instance-id)"
 REST = guest_fetch_and_serve("http://10.0.2.2:8080/in.bin", MIB)
 
 
@@ -67,12 +70,15 @@ def lab_script():
         f"dd if=/dev/urandom of=/srv/in.bin bs=1M count={MIB} 2>/dev/null",
         "echo \"=== host-in $(sha256sum < /srv/in.bin)\"",
         "httpd -p 127.0.0.1:8080 -h /srv",
+        "echo '{\"latest\": {\"meta-data\": {\"instance-id\": \"i-user\"}}}' > /tmp/md.json",
+        "chmod 644 /tmp/md.json",
     ]
     for name, (k, backend) in CASES.items():
-        guest = f"{STATIC if k == 'min' else DHCP}; {REST}"
+        guest = f"{STATIC if k == 'min' else DHCP}; {MMDS}; {REST}"
         cmdline = f'{BASE} fig_run="{guest}"'
         run = (f"cd /guest; timeout -k 10 240 figment run {KERNELS[k]} "
                f"--net id=eth0,user={backend},hostfwd=tcp:127.0.0.1:{FWD_PORT}-:8081 "
+               "--mmds net=eth0 --metadata /tmp/md.json "
                f"--cmdline {sh_quote(cmdline)}")
         lines += [
             f"echo '=== {name} start'",
@@ -105,6 +111,7 @@ def test_user_mode_dhcp_outbound_and_port_forward(lab, name):
         assert "IF-UP" in s, s[-3000:]
     else:
         assert "DHCP 10.0.2.15 via 10.0.2.2" in s, s[-3000:]
+    assert "MMDS i-user" in s, s[-3000:]
     got = re.search(r"GUEST-GOT (\w+)", s)
     assert got and got.group(1) == host_in, s[-3000:]
     sent = re.search(r"GUEST-SENT (\w+)", s)
