@@ -25,7 +25,7 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
               $(patsubst tests/guests/%.S,$(BUILD)/guests/%.elf,\
                 $(wildcard tests/guests/pvh_*.S))
 
-.PHONY: all figment unit-tests test-guests deps guest lab demo test asan \
+.PHONY: all figment unit-tests test-guests deps guest lab demo test asan bench-density \
         bench fuzz fuzz-campaign fuzz-replay clean format
 
 all: figment
@@ -120,6 +120,12 @@ test: deps
 bench: deps
 	@$(MAKE) -s figment test-guests guest
 	@bench/run.sh $(BUILD)/figment
+
+# N idle microVMs' host memory, figment against QEMU, with and without page
+# sharing and the balloon (bench/density.sh; long: its own target).
+bench-density: deps
+	@$(MAKE) -s figment guest
+	@bench/density.sh $(BUILD)/figment
 
 fuzz:
 	@tools/fuzz.sh
