@@ -119,7 +119,7 @@ static void bring_up(void)
 	}
 	wr(VIRTIO_MMIO_STATUS, 0xf);
 	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0xf);
-	cr_assert_eq(th.nr_watched, 1, "it watches its epoll set");
+	cr_assert_eq(th.nr_watched, 1, "it watches its epoll set (the timer is in it)");
 }
 
 static void make(void)
@@ -699,6 +699,7 @@ Test(vsock, connection_cap)
 {
 	int extra = 20, responses = 0, rsts = 0, h;
 	uint64_t refused = counter("conns_refused");
+	uint64_t cap = counter("conns_refused_cap");
 	char buf[4];
 	struct rx r;
 
@@ -721,6 +722,7 @@ Test(vsock, connection_cap)
 	cr_assert_eq(read_wait(h, buf, sizeof(buf)), 0);
 	close(h);
 	cr_assert_eq(counter("conns_refused"), refused + (uint64_t)extra + 1);
+	cr_assert_eq(counter("conns_refused_cap"), cap + (uint64_t)extra + 1);
 	/* a reset lets them all go */
 	wr(VIRTIO_MMIO_STATUS, 0);
 	cr_assert_eq(virtio_vsock_nr_conns(dev), 0);
@@ -934,4 +936,167 @@ Test(vsock, out_of_descriptors_pauses_the_listener)
 	cr_assert_eq(r.h.dst_port, 7);
 	close(c);
 	close(h);
+}
+
+/* Waits (up to 3 s) for the device's epoll set to be readable, i.e. its
+ * deadline timer to fire, and serves it. */
+static void wait_timer(void)
+{
+	struct pollfd p = { .fd = virtio_vsock_mux_fd(dev), .events = POLLIN };
+
+	cr_assert_eq(poll(&p, 1, 3000), 1, "the timer did not fire");
+	fire();
+}
+
+Test(vsock, silent_host_client_times_out)
+{
+	uint64_t timed_out = counter("conns_timed_out_connect_line");
+	char buf[8];
+	int a, b;
+
+	bring_up();
+	virtio_vsock_set_timeouts(dev, 100, 100, 100);
+	a = unix_connect(uds);
+	cr_assert_eq(write(a, "CONN", 4), 4); /* and never the rest */
+	fire();
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 1);
+	/* a later one with a later deadline: the timer is armed again */
+	virtio_vsock_set_timeouts(dev, 1500, 100, 100);
+	b = unix_connect(uds);
+	fire();
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 2);
+	wait_timer();
+	/* closed with its bytes unread: ECONNRESET */
+	cr_assert_leq(read_wait(a, buf, sizeof(buf)), 0, "a was closed");
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 1, "b is not due yet");
+	cr_assert_eq(counter("conns_timed_out_connect_line"), timed_out + 1);
+	wait_timer();
+	cr_assert_eq(read_wait(b, buf, sizeof(buf)), 0, "b was closed");
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 0);
+	cr_assert_eq(counter("conns_timed_out_connect_line"), timed_out + 2);
+	close(a);
+	close(b);
+}
+
+Test(vsock, connect_line_in_time_is_not_timed_out)
+{
+	char buf[32];
+	struct pollfd p;
+	struct rx r;
+	int h;
+
+	bring_up();
+	virtio_vsock_set_timeouts(dev, 100, 100, 100);
+	give_rx(1, 4096);
+	h = unix_connect(uds);
+	cr_assert_eq(write(h, "CONNECT 52\n", 11), 11);
+	fire();
+	expect_rx(&r, OP(REQUEST));
+	send_pkt(OP(RESPONSE), 52, r.h.src_port, NULL, 0, 0, 4096, 0);
+	cr_assert_eq(read_wait(h, buf, sizeof(buf)), 14);
+	/* past both deadlines, the established connection stays */
+	p = (struct pollfd){ .fd = virtio_vsock_mux_fd(dev), .events = POLLIN };
+	poll(&p, 1, 300);
+	fire();
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 1);
+	p = (struct pollfd){ .fd = h, .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 0), 0, "the host socket is still open");
+	close(h);
+}
+
+Test(vsock, unanswered_request_times_out)
+{
+	uint64_t timed_out = counter("conns_timed_out_request");
+	uint32_t local;
+	char buf[8];
+	struct rx r;
+	int h;
+
+	bring_up();
+	virtio_vsock_set_timeouts(dev, 100, 100, 100);
+	give_rx(1, 4096);
+	h = unix_connect(uds);
+	cr_assert_eq(write(h, "CONNECT 52\n", 11), 11);
+	fire();
+	expect_rx(&r, OP(REQUEST));
+	local = r.h.src_port;
+	/* the guest never answers */
+	give_rx(1, 4096);
+	wait_timer();
+	expect_rx(&r, OP(RST));
+	cr_assert_eq(r.h.src_port, local);
+	cr_assert_eq(r.h.dst_port, 52);
+	cr_assert_eq(read_wait(h, buf, sizeof(buf)), 0, "the host was closed");
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 0);
+	cr_assert_eq(counter("conns_timed_out_request"), timed_out + 1);
+	/* its late answer is for no connection */
+	give_rx(1, 4096);
+	send_pkt(OP(RESPONSE), 52, local, NULL, 0, 0, 4096, 0);
+	expect_rx(&r, OP(RST));
+	close(h);
+}
+
+Test(vsock, request_without_receive_buffers_times_out)
+{
+	uint64_t timed_out = counter("conns_timed_out_request");
+	char buf[8];
+	int h;
+
+	bring_up();
+	virtio_vsock_set_timeouts(dev, 100, 100, 100);
+	h = unix_connect(uds);
+	cr_assert_eq(write(h, "CONNECT 52\n", 11), 11);
+	fire(); /* the REQUEST waits: no receive buffer */
+	wait_timer();
+	cr_assert_eq(read_wait(h, buf, sizeof(buf)), 0);
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 0);
+	cr_assert_eq(counter("conns_timed_out_request"), timed_out + 1);
+	close(h);
+}
+
+Test(vsock, unflushed_shutdown_times_out)
+{
+	uint64_t timed_out = counter("conns_timed_out_shutdown");
+	static uint8_t chunk[4096];
+	uint32_t sent = 0;
+	struct rx r;
+	int h;
+
+	bring_up();
+	virtio_vsock_set_timeouts(dev, 100, 100, 100);
+	h = guest_connects(4096);
+	memset(chunk, 's', sizeof(chunk));
+	/* the host never reads: send until figment holds bytes itself */
+	for (;;) {
+		send_pkt(OP(RW), 1234, HOSTPORT, chunk, sizeof(chunk), 0,
+			 4096, 0);
+		sent += sizeof(chunk);
+		give_rx(1, 4096);
+		send_pkt(OP(CREDIT_REQUEST), 1234, HOSTPORT, NULL, 0, 0, 4096, 0);
+		expect_rx(&r, OP(CREDIT_UPDATE));
+		if (r.h.fwd_cnt < sent)
+			break;
+		cr_assert_lt(sent, 8u << 20, "the host socket never filled");
+	}
+	give_rx(1, 4096);
+	send_pkt(OP(SHUTDOWN), 1234, HOSTPORT, NULL, 0,
+		 VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND, 4096, 0);
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 1, "still flushing");
+	wait_timer();
+	expect_rx(&r, OP(RST));
+	cr_assert_eq(virtio_vsock_nr_conns(dev), 0);
+	cr_assert_eq(counter("conns_timed_out_shutdown"), timed_out + 1);
+	close(h);
+}
+
+Test(vsock, cap_refusals_are_counted_apart)
+{
+	uint64_t cap = counter("conns_refused_cap");
+	struct rx r;
+
+	bring_up();
+	give_rx(1, 4096);
+	send_pkt(OP(REQUEST), 77, 4999, NULL, 0, 0, 4096, 0); /* nobody */
+	expect_rx(&r, OP(RST));
+	cr_assert_eq(counter("conns_refused_cap"), cap);
 }

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/virtio_ids.h>
@@ -42,9 +44,13 @@ _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_LEN,
 enum conn_state {
 	CONN_HOST_LINE,	 /* host connected, its CONNECT line not read yet */
 	CONN_LOCAL_INIT, /* REQUEST to the guest, waiting for RESPONSE */
-	CONN_ESTABLISHED,
 	CONN_CLOSING, /* the guest shut both ways: flushing, then RST */
+	CONN_ESTABLISHED,
 };
+/* the states with a deadline come first: their timeouts' index */
+#define CONN_TIMEOUTS CONN_ESTABLISHED
+/* the muxer's epoll key of the deadline timer */
+#define TIMER_KEY (VSOCK_MUX_LISTENER - 1)
 
 /* control packets a connection owes the guest */
 #define P_REQUEST	 1u
@@ -78,6 +84,10 @@ struct vsock_conn {
 	/* host to guest */
 	uint32_t tx_cnt; /* payload bytes sent to the guest */
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
+	/* CLOCK_MONOTONIC ns by which the connection must have moved on
+	 * (its CONNECT line read, the guest's answer, the flush done); 0:
+	 * none */
+	uint64_t deadline;
 };
 
 struct rst_entry {
@@ -100,6 +110,11 @@ struct virtio_vsock {
 	unsigned int rst_head, rst_len;
 	uint32_t next_local_port;
 	bool reset_event_pending; /* TRANSPORT_RESET owed (after restore) */
+	/* the deadlines: one timerfd, in the muxer's epoll set, armed for
+	 * the earliest (timer_at, 0: disarmed) */
+	int timer_fd;
+	uint64_t timer_at;
+	uint64_t timeout_ns[CONN_TIMEOUTS];
 
 	/* scratch, used under vdev.lock */
 	struct virtq_chain chain;
@@ -112,6 +127,8 @@ struct virtio_vsock {
 		uint64_t *tx_packets, *tx_bytes, *tx_malformed, *rst_sent;
 		uint64_t *conns_added, *conns_removed, *conns_refused;
 		uint64_t *credit_violations, *host_errors, *events_sent;
+		uint64_t *conns_refused_cap;
+		uint64_t *timed_out[CONN_TIMEOUTS];
 	} m;
 };
 
@@ -223,6 +240,70 @@ static void rst_push(struct virtio_vsock *v, uint64_t src_cid,
 				    .dst_port = dst_port };
 }
 
+/* --- deadlines --- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Arms the timer for @at (absolute), or disarms it at 0. */
+static void timer_set(struct virtio_vsock *v, uint64_t at)
+{
+	struct itimerspec its = { 0 };
+
+	if (at) {
+		its.it_value.tv_sec = (time_t)(at / 1000000000ULL);
+		its.it_value.tv_nsec = (long)(at % 1000000000ULL);
+	}
+	if (timerfd_settime(v->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		v->timer_at = at;
+}
+
+/* Gives @c until its state's timeout from now to leave that state (the
+ * timer fires for the earliest deadline of all). */
+static void conn_set_deadline(struct virtio_vsock *v, struct vsock_conn *c)
+{
+	c->deadline = c->state < CONN_TIMEOUTS
+			      ? now_ns() + v->timeout_ns[c->state]
+			      : 0;
+	if (c->deadline && (!v->timer_at || c->deadline < v->timer_at))
+		timer_set(v, c->deadline);
+}
+
+static void conn_kill(struct virtio_vsock *v, struct vsock_conn *c, bool rst);
+
+/*
+ * The timer fired: connections past their deadline go. A host client that
+ * never finished its CONNECT line is closed; a REQUEST the guest never
+ * answered, or a flush the host never took, is given up with an RST to the
+ * guest and the host socket closed. Then the timer is armed for the next.
+ */
+static void conns_expire(struct virtio_vsock *v)
+{
+	uint64_t now = now_ns(), next = 0, buf;
+
+	if (read(v->timer_fd, &buf, sizeof(buf)) < 0) {
+		/* EAGAIN: called for another reason, or fired early */
+	}
+	for (int i = 0; i < VSOCK_MAX_CONNS; i++) {
+		struct vsock_conn *c = v->slots[i];
+
+		if (!c || !c->deadline || c->state >= CONN_TIMEOUTS)
+			continue;
+		if (c->deadline <= now) {
+			metrics_inc(v->m.timed_out[c->state]);
+			conn_kill(v, c, true);
+		} else if (!next || c->deadline < next) {
+			next = c->deadline;
+		}
+	}
+	timer_set(v, next);
+}
+
 /* --- connections --- */
 
 static struct vsock_conn *conn_new(struct virtio_vsock *v, int fd,
@@ -251,6 +332,7 @@ static struct vsock_conn *conn_new(struct virtio_vsock *v, int fd,
 	v->slots[i] = c;
 	v->nr_conns++;
 	metrics_inc(v->m.conns_added);
+	conn_set_deadline(v, c);
 	return c;
 }
 
@@ -359,8 +441,10 @@ static bool conn_maybe_done(struct virtio_vsock *v, struct vsock_conn *c)
 		conn_kill(v, c, true);
 		return true;
 	}
-	if (guest_done)
+	if (guest_done && c->state != CONN_CLOSING) {
 		c->state = CONN_CLOSING;
+		conn_set_deadline(v, c);
+	}
 	return false;
 }
 
@@ -376,6 +460,7 @@ static void guest_connect(struct virtio_vsock *v,
 
 	if (v->nr_conns >= VSOCK_MAX_CONNS) {
 		metrics_inc(v->m.conns_refused);
+		metrics_inc(v->m.conns_refused_cap);
 		rst_push(v, VSOCK_HOST_CID, local, peer);
 		return;
 	}
@@ -485,6 +570,7 @@ static void guest_accepted(struct virtio_vsock *v, struct vsock_conn *c)
 		return;
 	}
 	c->state = CONN_ESTABLISHED;
+	c->deadline = 0;
 	n = snprintf(ok, sizeof(ok), "OK %u\n", c->local_port);
 	/* a new socket's buffer takes a few bytes */
 	if (write(c->fd, ok, (size_t)n) != n) {
@@ -820,6 +906,8 @@ static void host_accept(struct virtio_vsock *v)
 			/* at the cap: closed at once, so the listener does not
 			 * stay readable and the fd is not kept */
 			metrics_inc(v->m.conns_refused);
+			if (v->nr_conns >= VSOCK_MAX_CONNS)
+				metrics_inc(v->m.conns_refused_cap);
 			close(fd);
 			continue;
 		}
@@ -845,6 +933,7 @@ static void host_line(struct virtio_vsock *v, struct vsock_conn *c)
 	c->local_port = local_port_alloc(v);
 	c->peer_port = port;
 	c->state = CONN_LOCAL_INIT;
+	conn_set_deadline(v, c);
 	c->pending |= P_REQUEST;
 	c->host_readable = true;
 	hash_insert(v, c);
@@ -903,6 +992,10 @@ static void vsock_mux_ready(struct virtio_dev *dev, int fd, uint32_t events)
 			host_accept(v);
 			continue;
 		}
+		if (key == TIMER_KEY) {
+			conns_expire(v);
+			continue;
+		}
 		/* one killed earlier in this batch is skipped */
 		if (idx >= VSOCK_MAX_CONNS || !(c = v->slots[idx]) ||
 		    c->gen != gen)
@@ -954,7 +1047,10 @@ static void vsock_reset(struct virtio_dev *dev)
  * be told. */
 static void vsock_deactivate(struct virtio_dev *dev)
 {
-	conn_kill_all(to_vsock(dev));
+	struct virtio_vsock *v = to_vsock(dev);
+
+	conn_kill_all(v);
+	timer_set(v, 0);
 }
 
 static void vsock_config_read(struct virtio_dev *dev, uint32_t offset,
@@ -993,6 +1089,7 @@ static void vsock_destroy(struct virtio_dev *dev)
 
 	conn_kill_all(v);
 	vsock_muxer_close(&v->mux);
+	close(v->timer_fd);
 	virtio_dev_uninit(dev);
 	free(v);
 }
@@ -1031,6 +1128,13 @@ static void vsock_register_metrics(struct virtio_vsock *v)
 	v->m.credit_violations = metrics_counter(g, "credit_violations");
 	v->m.host_errors = metrics_counter(g, "host_errors");
 	v->m.events_sent = metrics_counter(g, "transport_reset_events");
+	v->m.conns_refused_cap = metrics_counter(g, "conns_refused_cap");
+	v->m.timed_out[CONN_HOST_LINE] =
+		metrics_counter(g, "conns_timed_out_connect_line");
+	v->m.timed_out[CONN_LOCAL_INIT] =
+		metrics_counter(g, "conns_timed_out_request");
+	v->m.timed_out[CONN_CLOSING] =
+		metrics_counter(g, "conns_timed_out_shutdown");
 }
 
 int virtio_vsock_mux_fd(struct virtio_dev *dev)
@@ -1041,6 +1145,18 @@ int virtio_vsock_mux_fd(struct virtio_dev *dev)
 int virtio_vsock_nr_conns(struct virtio_dev *dev)
 {
 	return dev->ops == &vsock_ops ? to_vsock(dev)->nr_conns : -1;
+}
+
+void virtio_vsock_set_timeouts(struct virtio_dev *dev, uint32_t line_ms,
+			       uint32_t request_ms, uint32_t shutdown_ms)
+{
+	struct virtio_vsock *v = to_vsock(dev);
+
+	if (dev->ops != &vsock_ops)
+		return;
+	v->timeout_ns[CONN_HOST_LINE] = line_ms * 1000000ULL;
+	v->timeout_ns[CONN_LOCAL_INIT] = request_ms * 1000000ULL;
+	v->timeout_ns[CONN_CLOSING] = shutdown_ms * 1000000ULL;
 }
 
 int virtio_vsock_create(const struct vsock_config *cfg,
@@ -1060,17 +1176,32 @@ int virtio_vsock_create(const struct vsock_config *cfg,
 		free(v);
 		return ret;
 	}
+	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (v->timer_fd < 0 ||
+	    vsock_muxer_add_timer(&v->mux, v->timer_fd, TIMER_KEY)) {
+		ret = -errno;
+		snprintf(err, errlen, "vsock: timerfd: %s", strerror(errno));
+		goto fail;
+	}
 	ret = virtio_dev_init(&v->vdev, &vsock_ops, mem, 0);
 	if (ret) {
 		snprintf(err, errlen, "vsock: %s", strerror(-ret));
-		vsock_muxer_close(&v->mux);
-		free(v);
-		return ret;
+		goto fail;
 	}
 	v->guest_cid = cfg->guest_cid;
 	v->config.guest_cid = htole64(v->guest_cid);
 	v->next_local_port = LOCAL_PORT_FIRST;
+	virtio_vsock_set_timeouts(&v->vdev, VSOCK_CONNECT_LINE_TIMEOUT_MS,
+				  VSOCK_REQUEST_TIMEOUT_MS,
+				  VSOCK_SHUTDOWN_TIMEOUT_MS);
 	vsock_register_metrics(v);
 	*out = &v->vdev;
 	return 0;
+
+fail:
+	if (v->timer_fd >= 0)
+		close(v->timer_fd);
+	vsock_muxer_close(&v->mux);
+	free(v);
+	return ret;
 }

@@ -27,6 +27,15 @@
  *    reading it (RCV); both, or RST, close it (after the buffered bytes
  *    went, for SHUTDOWN); the host's half-close is a SHUTDOWN(SEND) to the
  *    guest, its close (or a socket error) an RST;
+ *  - deadlines, so that nobody holds a slot and a descriptor by saying
+ *    nothing: a host connection that has not sent its whole CONNECT line
+ *    VSOCK_CONNECT_LINE_TIMEOUT_MS after it connected is closed; a REQUEST
+ *    the guest has not answered (RESPONSE or RST) within
+ *    VSOCK_REQUEST_TIMEOUT_MS, and a connection the guest shut both ways
+ *    whose buffered bytes the host has not taken within
+ *    VSOCK_SHUTDOWN_TIMEOUT_MS, are given up: the host socket closed, an
+ *    RST to the guest (Firecracker's 2 s for the last two). One timerfd,
+ *    in the muxer's epoll set, is armed for the earliest;
  *  - a device reset, or the driver going away, closes every connection.
  * The VMM thread never waits: host sockets are non-blocking, control
  * packets wait in the connection (or, for RSTs of connections that are
@@ -50,6 +59,9 @@
 #define VSOCK_CONN_BUF	 (64 * 1024) /* the credit figment offers */
 #define VSOCK_MAX_CONNS	 256
 #define VSOCK_RST_RING	 256 /* RSTs waiting for receive buffers */
+#define VSOCK_CONNECT_LINE_TIMEOUT_MS 2000
+#define VSOCK_REQUEST_TIMEOUT_MS      2000
+#define VSOCK_SHUTDOWN_TIMEOUT_MS     2000
 
 /*
  * Creates the vsock device of @v over @mem: binds and listens on
@@ -67,5 +79,10 @@ int virtio_vsock_mux_fd(struct virtio_dev *dev);
 
 /* Open connections (for tests); -1 when @dev is not a vsock device. */
 int virtio_vsock_nr_conns(struct virtio_dev *dev);
+
+/* Sets @dev's three timeouts (see above; for tests, which want them
+ * short). Takes effect for deadlines set from then on. */
+void virtio_vsock_set_timeouts(struct virtio_dev *dev, uint32_t line_ms,
+			       uint32_t request_ms, uint32_t shutdown_ms);
 
 #endif

@@ -182,6 +182,13 @@ int vsock_muxer_add(struct vsock_muxer *m, int fd, uint64_t key)
 	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+int vsock_muxer_add_timer(struct vsock_muxer *m, int fd, uint64_t key)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = key };
+
+	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
 int vsock_muxer_wait(struct vsock_muxer *m, struct epoll_event *ev, int max)
 {
 	int n = epoll_wait(m->epfd, ev, max, 0);

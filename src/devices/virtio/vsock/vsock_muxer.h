@@ -74,6 +74,10 @@ int vsock_muxer_connect(const struct vsock_muxer *m, uint32_t port);
  * edge-triggered) under @key. 0 or a negative errno. */
 int vsock_muxer_add(struct vsock_muxer *m, int fd, uint64_t key);
 
+/* Adds timerfd @fd to the epoll set (readable; level-triggered) under
+ * @key. 0 or a negative errno. */
+int vsock_muxer_add_timer(struct vsock_muxer *m, int fd, uint64_t key);
+
 /* Up to @max ready events, without waiting: their number, or 0. */
 int vsock_muxer_wait(struct vsock_muxer *m, struct epoll_event *ev, int max);
 
