@@ -20,6 +20,9 @@
 #    virtio-net-device over a TAP, and figment's user-mode backends (passt,
 #    figment-slirp) against QEMU's -netdev user (bench/net.sh; its table is
 #    appended to results.md).
+# 3c. In another lab run: vsock throughput both ways and connection set-up
+#    latency, figment's virtio-vsock (Unix sockets) against QEMU's
+#    vhost-vsock-device (bench/vsock.sh; its table is appended to results.md).
 # 4. On the host: API latency (bench/api_latency.py) and snapshots of a
 #    kernel-less guest (bench/snapshot.py).
 # 5. In further lab runs (one per guest size): snapshots of a Linux guest,
@@ -45,13 +48,14 @@
 #                     for ACPI's sake, and both machines have no PCI bus)
 #   BENCH_BLK_RUNS, BENCH_BLK_SECONDS, BENCH_BLK_MIB  see bench/blk.sh
 #   BENCH_NET_RUNS, BENCH_NET_SECONDS, BENCH_NET_MODES  see bench/net.sh
+#   BENCH_VSOCK_RUNS, BENCH_VSOCK_SECONDS, BENCH_VSOCK_CONNS  see bench/vsock.sh
 #   BENCH_SNAPSHOT_RUNS, BENCH_SNAPSHOT_CLONES  see bench/snapshot.py
 #   BENCH_SNAPSHOT_LAB_RUNS, BENCH_SNAPSHOT_LAB_MIBS, ...  see bench/snapshot_lab.sh
 #   BENCH_SKIP_LAB=1 / BENCH_SKIP_HOST=1 / BENCH_SKIP_BLK=1 / BENCH_SKIP_API=1
-#   BENCH_SKIP_NET=1 / BENCH_SKIP_SNAPSHOT=1 / BENCH_SKIP_SNAPSHOT_LAB=1
-#                                                       leave a part out
-#                     (BENCH_SKIP_LAB=1 leaves out the block, network and lab
-#                     snapshot benchmarks too)
+#   BENCH_SKIP_NET=1 / BENCH_SKIP_VSOCK=1 / BENCH_SKIP_SNAPSHOT=1
+#   BENCH_SKIP_SNAPSHOT_LAB=1                           leave a part out
+#                     (BENCH_SKIP_LAB=1 leaves out the block, network, vsock
+#                     and lab snapshot benchmarks too)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -188,6 +192,13 @@ if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_NET:-0}" != 1 ]; then
 	echo
 	bench/net.sh "$FIGMENT"
 	{ echo; cat "$OUT/net-results.md"; } >>"$OUT/results.md"
+fi
+
+if [ "${BENCH_SKIP_LAB:-0}" != 1 ] && [ "${BENCH_SKIP_VSOCK:-0}" != 1 ]; then
+	step "lab: vsock (bench/vsock.sh)"
+	echo
+	bench/vsock.sh "$FIGMENT"
+	{ echo; cat "$OUT/vsock-results.md"; } >>"$OUT/results.md"
 fi
 
 if [ "${BENCH_SKIP_API:-0}" != 1 ]; then

@@ -13,6 +13,10 @@
  *        it; prints "ECHO-OK N" when all came back intact, exits 1 otherwise
  *   vsock-echo hold-vsock CID PORT | hold-unix UDS PORT
  *        connects and waits forever (for a test to kill it)
+ *   vsock-echo watch-vsock CID PORT | watch-unix UDS PORT
+ *        connects, prints "HOLDING", then reads until the connection ends
+ *        and prints "HOLD-ENDED" with how (EOF or the error): a snapshot
+ *        test's connection that the restore must end
  *   vsock-echo once-vsock PORT           waits for one connection, then exits
  *
  * Built with gcc -static; no library beyond libc.
@@ -241,6 +245,22 @@ int main(int argc, char **argv)
 		printf("HOLDING\n");
 		for (;;)
 			pause();
+	}
+	if ((!strcmp(cmd, "watch-vsock") || !strcmp(cmd, "watch-unix")) &&
+	    argc == 4) {
+		int fd = cmd[6] == 'v' ? vsock_dial((unsigned int)atoi(argv[2]),
+						    (unsigned int)atoi(argv[3]))
+				       : unix_dial(argv[2],
+						   (unsigned int)atoi(argv[3]));
+		char buf[256];
+		ssize_t r;
+
+		printf("HOLDING\n");
+		while ((r = read(fd, buf, sizeof(buf))) > 0 ||
+		       (r < 0 && errno == EINTR))
+			;
+		printf("HOLD-ENDED %s\n", r == 0 ? "EOF" : strerror(errno));
+		return 0;
 	}
 	if (!strcmp(cmd, "once-vsock") && argc == 3) {
 		int lfd = vsock_listen((unsigned int)atoi(argv[2]));
