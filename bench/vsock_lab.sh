@@ -93,11 +93,20 @@ stop() {
 }
 
 # One bench step: its output line, or status=N with the reason as "# ...".
+# A step that fails is tried again, up to 3 times (now and then the lab's
+# vhost-vsock answers a first connect with ENODEV although the guest is up).
 step() { # NAME ARGS...
 	name=$1
 	shift
-	timeout $((secs * 4 + 120)) vsockbench "$@" >$W/step.out 2>$W/step.err
-	st=$?
+	a=0
+	while :; do
+		timeout $((secs * 4 + 120)) vsockbench "$@" >$W/step.out 2>$W/step.err
+		st=$?
+		a=$((a + 1))
+		[ $st != 0 ] && [ $a -lt 3 ] || break
+		echo "# $tag:$name attempt $a failed: $(head -n 1 $W/step.err)"
+		sleep 1
+	done
 	echo "vsock=$tag:$name status=$st $(cat $W/step.out)"
 	[ $st = 0 ] || sed 's/^/#   /' $W/step.err
 }

@@ -56,7 +56,7 @@
 #define VSOCK_HDR_LEN	 44
 #define VSOCK_HOST_CID	 2
 #define VSOCK_MAX_PKT	 (64 * 1024) /* payload, either way */
-#define VSOCK_CONN_BUF	 (64 * 1024) /* the credit figment offers */
+#define VSOCK_CONN_BUF	 (256 * 1024) /* the credit figment offers */
 #define VSOCK_MAX_CONNS	 256
 #define VSOCK_RST_RING	 256 /* RSTs waiting for receive buffers */
 #define VSOCK_CONNECT_LINE_TIMEOUT_MS 2000
