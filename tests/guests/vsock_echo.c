@@ -17,6 +17,9 @@
  *        connects, prints "HOLDING", then reads until the connection ends
  *        and prints "HOLD-ENDED" with how (EOF or the error): a snapshot
  *        test's connection that the restore must end
+ *   vsock-echo silent-unix UDS
+ *        connects to figment's socket, says nothing, and prints
+ *        "SILENT-CLOSED MS" once figment closed it (its CONNECT line timeout)
  *   vsock-echo once-vsock PORT           waits for one connection, then exits
  *
  * Built with gcc -static; no library beyond libc.
@@ -31,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -260,6 +264,24 @@ int main(int argc, char **argv)
 		       (r < 0 && errno == EINTR))
 			;
 		printf("HOLD-ENDED %s\n", r == 0 ? "EOF" : strerror(errno));
+		return 0;
+	}
+	if (!strcmp(cmd, "silent-unix") && argc == 3) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		struct timespec t0, t1;
+		char c;
+
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			die("unix connect");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (read(fd, &c, 1) < 0 && errno == EINTR)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("SILENT-CLOSED %ld\n",
+		       (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+			      (t1.tv_nsec - t0.tv_nsec) / 1000000));
 		return 0;
 	}
 	if (!strcmp(cmd, "once-vsock") && argc == 3) {

@@ -12,7 +12,10 @@ Firecracker:
   would wait forever: it only reads);
 - new connections work both ways after the restore: the host connects
   through the (re-bound) Unix socket with "CONNECT 52", the guest to host
-  port 5000."""
+  port 5000;
+- and (the restored figment being a running one like any other) a host
+  client that connects and never sends its CONNECT line is closed after the
+  2 s timeout."""
 import json
 import os
 import re
@@ -66,6 +69,8 @@ def lab_script():
             "timeout -k 10 300 figment run --restore /tmp/snap > /tmp/vm2.out 2>&1 & rpid=$!",
             wait_for("/tmp/vm2.out", "TICK"),
             f"vsock-echo client-unix {UDS} 52 1 65536 | sed 's/^/AFTER-H2G-/'",
+            # a host client that never sends its CONNECT line is closed
+            f"timeout 30 vsock-echo silent-unix {UDS}",
             wait_for("/tmp/vm2.out", "AFTER-G2H-"),
             "kill $rpid; wait $rpid; echo \"RESTORE-EXIT $?\"",
             "grep -v TICK /tmp/vm2.out | sed 's/^/RESTORED /'",
@@ -131,3 +136,12 @@ def test_restored_vm_ends_cleanly(lab, k):
     s = lab.get(k, "")
     m = re.search(r"^RESTORE-EXIT (\d+)", s, re.M)
     assert m and m.group(1) in ("0", "8", "124", "143"), s
+
+
+@pytest.mark.parametrize("k", list(KERNELS))
+def test_silent_host_client_is_closed(lab, k):
+    s = lab.get(k, "")
+    m = re.search(r"^SILENT-CLOSED (\d+)", s, re.M)
+    assert m, s
+    # 2 s, give or take the lab's scheduling (not the 30 s kill)
+    assert 1500 <= int(m.group(1)) <= 15000, s
