@@ -185,8 +185,6 @@ static int parse_request_line(struct http_parser *p, const char *s,
 		return parse_error(p, 400, "malformed request line");
 	if (tlen > HTTP_MAX_TARGET)
 		return parse_error(p, 414, "request target too long");
-	if (s[t] != '/')
-		return parse_error(p, 400, "request target must be an absolute path");
 	for (size_t k = 0; k < tlen; k++) {
 		unsigned char c = s[t + k];
 
@@ -194,6 +192,24 @@ static int parse_request_line(struct http_parser *p, const char *s,
 			return parse_error(p, 400, "invalid byte in request target");
 		if (c == '#')
 			return parse_error(p, 400, "fragment in request target");
+	}
+	/* RFC 9112 3.2.2: a server takes the absolute form too (what a
+	 * client configured with a proxy sends); only its path counts */
+	if (tlen > 7 && !strncasecmp(s + t, "http://", 7)) {
+		size_t a = t + 7, end = t + tlen;
+
+		while (a < end && s[a] != '/' && s[a] != '?')
+			a++;
+		if (a == t + 7)
+			return parse_error(p, 400, "no host in request target");
+		r->path[0] = '/';
+		r->path[1] = '\0';
+		tlen = end - a;
+		t = a;
+		if (tlen && s[t] != '/') /* "http://host?q": the path is "/" */
+			tlen = 0;
+	} else if (s[t] != '/') {
+		return parse_error(p, 400, "request target must be an absolute path");
 	}
 	for (size_t k = 0; k < tlen && s[t + k] != '?'; k++) {
 		r->path[k] = s[t + k];

@@ -258,6 +258,21 @@ static void reply_text(struct mmds_reply *r, int status, const char *msg)
 	r->body = strdup(msg);
 }
 
+/* @path names @want, as lookup() reads paths: a run of '/' is one, a
+ * trailing one does not count (so the token's path is the one a GET of
+ * the same spelling would look up). */
+static bool path_is(const char *path, const char *want)
+{
+	for (;;) {
+		while (*path == '/' && path[1] == '/')
+			path++;
+		if (!*path || (path[0] == '/' && !path[1]))
+			return !*want;
+		if (*path++ != *want++)
+			return false;
+	}
+}
+
 /* The value at JSON pointer @path (RFC 6901: "/" separated, "~1" is "/",
  * "~0" is "~"); runs of "/" count as one and a trailing "/" is ignored, as
  * Firecracker does. NULL when there is none. */
@@ -410,7 +425,7 @@ static void answer_token(struct mmds *m, const struct http_request *req,
 		reply_text(r, 400, "Invalid header. Reason: Unsupported header name. Key: X-Forwarded-For");
 		return;
 	}
-	if (strcmp(req->path, PATH_TO_TOKEN)) {
+	if (!path_is(req->path, PATH_TO_TOKEN)) {
 		snprintf(msg, sizeof(msg), "Resource not found: %.100s.",
 			 req->path);
 		reply_text(r, 404, msg);
@@ -485,9 +500,11 @@ void mmds_reply_free(struct mmds_reply *r)
 	r->body = NULL;
 }
 
-char *mmds_reply_build(const struct mmds_reply *r, bool close, size_t *len)
+char *mmds_reply_build(const struct mmds_reply *r, bool close, bool head_only,
+		       size_t *len)
 {
 	size_t blen = r->body ? strlen(r->body) : 0;
+	size_t sent = head_only ? 0 : blen;
 	char head[320];
 	int n;
 	char *out;
@@ -500,12 +517,12 @@ char *mmds_reply_build(const struct mmds_reply *r, bool close, size_t *len)
 		     r->extra_header, close ? "Connection: close\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return NULL;
-	out = malloc((size_t)n + blen);
+	out = malloc((size_t)n + sent);
 	if (!out)
 		return NULL;
 	memcpy(out, head, (size_t)n);
-	if (blen)
-		memcpy(out + n, r->body, blen);
-	*len = (size_t)n + blen;
+	if (sent)
+		memcpy(out + n, r->body, sent);
+	*len = (size_t)n + sent;
 	return out;
 }

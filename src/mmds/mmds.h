@@ -67,7 +67,9 @@ void mmds_answer(struct mmds *m, const struct http_request *req,
 void mmds_reply_free(struct mmds_reply *r);
 
 /* The reply as HTTP/1.1 bytes (malloc'd, *@len bytes; "Connection: close"
- * when @close). NULL when out of memory. */
-char *mmds_reply_build(const struct mmds_reply *r, bool close, size_t *len);
+ * when @close; its head alone, Content-Length kept, when @head_only: the
+ * answer to a HEAD). NULL when out of memory. */
+char *mmds_reply_build(const struct mmds_reply *r, bool close, bool head_only,
+		       size_t *len);
 
 #endif

@@ -13,7 +13,7 @@ int tcp_conn_open(struct tcp_conn *c, const struct tcp_seg *s, uint32_t iss,
 	memset(c, 0, sizeof(*c));
 	if (http_parser_init(&c->parser, MMDS_TCP_MAX_REQUEST))
 		return -ENOMEM;
-	c->iss = c->snd_una = c->snd_nxt = iss;
+	c->iss = c->snd_una = c->snd_nxt = c->snd_max = iss;
 	c->rcv_nxt = s->seq + 1;
 	c->peer_wnd = s->wnd;
 	/* RFC 9293: 536 when the peer names none */
@@ -30,7 +30,17 @@ void tcp_conn_free(struct tcp_conn *c)
 	http_parser_free(&c->parser);
 	free(c->out);
 	c->out = NULL;
-	c->out_len = 0;
+	c->out_off = c->out_len = 0;
+}
+
+/* snd_nxt moves @n on, snd_max with it when it passes it. */
+static void advance(struct tcp_conn *c, uint32_t n, bool fin)
+{
+	c->snd_nxt += n;
+	if (seq_lt(c->snd_max, c->snd_nxt)) {
+		c->snd_max = c->snd_nxt;
+		c->fin_max = fin;
+	}
 }
 
 /* The window we offer: what the request buffer still takes. */
@@ -55,7 +65,7 @@ static void serve(struct tcp_conn *c, struct mmds *m, uint64_t now)
 		struct http_request req;
 		struct mmds_reply r;
 		int ret = http_parse(&c->parser, &req);
-		bool close;
+		bool close, head_only = false;
 
 		if (ret == HTTP_NEED_MORE) {
 			/* the guest closed with no request pending: so do we */
@@ -65,6 +75,9 @@ static void serve(struct tcp_conn *c, struct mmds *m, uint64_t now)
 		}
 		if (ret == HTTP_REQUEST_READY) {
 			mmds_answer(m, &req, now, &r);
+			/* an answer to HEAD never has a body, whatever its
+			 * status, or the guest reads it as the next answer */
+			head_only = !strcmp(req.method, "HEAD");
 			close = !req.keep_alive || c->peer_fin;
 		} else {
 			memset(&r, 0, sizeof(r));
@@ -73,7 +86,9 @@ static void serve(struct tcp_conn *c, struct mmds *m, uint64_t now)
 			close = true; /* the stream cannot be trusted now */
 		}
 		free(c->out);
-		c->out = (uint8_t *)mmds_reply_build(&r, close, &c->out_len);
+		c->out_off = 0;
+		c->out = (uint8_t *)mmds_reply_build(&r, close, head_only,
+						     &c->out_len);
 		mmds_reply_free(&r);
 		if (!c->out) {
 			c->out_len = 0;
@@ -89,11 +104,20 @@ static void take_ack(struct tcp_conn *c, uint32_t ack, uint64_t now)
 	uint32_t acked = ack - c->snd_una;
 	size_t data = acked < c->out_len ? acked : c->out_len;
 
-	if (data) {
-		memmove(c->out, c->out + data, c->out_len - data);
-		c->out_len -= data;
+	c->out_off += data;
+	c->out_len -= data;
+	if (!c->out_len) {
+		free(c->out);
+		c->out = NULL;
+		c->out_off = 0;
 	}
 	c->snd_una = ack;
+	/* an ACK of what went out before a timeout rewound snd_nxt */
+	if (seq_lt(c->snd_nxt, ack)) {
+		c->snd_nxt = ack;
+		if (c->fin_max && ack == c->snd_max)
+			c->fin_sent = true;
+	}
 	c->retries = 0;
 	c->rto_deadline = 0;
 	if (c->snd_una != c->snd_nxt)
@@ -133,9 +157,9 @@ void tcp_conn_input(struct tcp_conn *c, struct mmds *m,
 		c->snd_una = c->snd_nxt = s->ack;
 		c->retries = 0;
 		c->rto_deadline = 0;
-	} else if (seq_lt(c->snd_una, s->ack) && seq_le(s->ack, c->snd_nxt)) {
+	} else if (seq_lt(c->snd_una, s->ack) && seq_le(s->ack, c->snd_max)) {
 		take_ack(c, s->ack, now);
-	} else if (seq_lt(c->snd_nxt, s->ack)) {
+	} else if (seq_lt(c->snd_max, s->ack)) {
 		c->need_ack = true; /* acknowledges what we never sent */
 		return;
 	}
@@ -175,7 +199,7 @@ static void add_fin(struct tcp_conn *c, struct tcp_seg *s)
 {
 	s->flags |= TCP_FIN;
 	c->fin_sent = true;
-	c->snd_nxt++;
+	advance(c, 1, true);
 }
 
 bool tcp_conn_output(struct tcp_conn *c, struct tcp_seg *s, uint64_t now)
@@ -199,7 +223,8 @@ bool tcp_conn_output(struct tcp_conn *c, struct tcp_seg *s, uint64_t now)
 			return false;
 		s->flags = TCP_SYN | TCP_ACK;
 		s->mss = MMDS_TCP_MSS;
-		c->snd_nxt = c->iss + 1;
+		c->snd_nxt = c->iss;
+		advance(c, 1, false);
 		arm(c, now);
 		return true;
 	}
@@ -218,10 +243,11 @@ bool tcp_conn_output(struct tcp_conn *c, struct tcp_seg *s, uint64_t now)
 				len = c->peer_mss;
 			if (len > usable)
 				len = usable;
-			s->data = c->out + (c->snd_nxt - c->snd_una);
+			s->data = c->out + c->out_off +
+				  (c->snd_nxt - c->snd_una);
 			s->len = len;
 			s->flags |= TCP_PSH;
-			c->snd_nxt += len;
+			advance(c, len, false);
 			if (c->snd_nxt == data_end && c->close_after)
 				add_fin(c, s);
 			c->need_ack = false;

@@ -47,6 +47,10 @@ struct tcp_conn {
 	uint8_t peer_mac[6];
 	bool established; /* our SYN was acknowledged */
 	uint32_t iss, rcv_nxt, snd_una, snd_nxt;
+	uint32_t snd_max;  /* the highest snd_nxt yet: a timeout rewinds
+			    * snd_nxt, and an ACK of what went before still
+			    * counts */
+	bool fin_max;	   /* our FIN went out, just below snd_max */
 	uint32_t peer_wnd;
 	uint16_t peer_mss;
 	bool need_ack;	   /* an ACK (or a window update) is owed */
@@ -57,8 +61,9 @@ struct tcp_conn {
 	bool dead;	   /* to be freed (RST taken, or closed) */
 	bool send_rst;	   /* give up: one RST goes out, then dead */
 	struct http_parser parser;
-	uint8_t *out;	   /* answer bytes from snd_una on */
-	size_t out_len;
+	uint8_t *out;	   /* the answer; out + out_off is at snd_una */
+	size_t out_off;	   /* acknowledged bytes are skipped, not moved */
+	size_t out_len;	   /* bytes from out_off on */
 	uint64_t rto_deadline; /* 0: no timer */
 	unsigned int retries;
 	uint64_t last_seen;

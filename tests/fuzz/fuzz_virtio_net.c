@@ -41,13 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct net_config n = { .id = "fuzz" };
 	struct virtio_test_host th;
 	struct virtio_dev *dev;
-	struct mmds *m = mmds_create(0);
+	struct mmds *m;
 	char err[256];
 	int sv[2];
 	ssize_t got;
 
 	if (size < 12)
 		return 0;
+	m = mmds_create(0);
 	if (!ram) {
 		ram = aligned_alloc(4096, RAM);
 		guest_memory_init_from(&mem, 0, ram, RAM);

@@ -333,9 +333,36 @@ Test(http, missing_target)
 	expect_error("GET HTTP/1.1\r\n\r\n", 400);
 }
 
-Test(http, absolute_uri)
+Test(http, absolute_form_target_is_its_path)
 {
-	expect_error("GET http://x/ HTTP/1.1\r\n\r\n", 400);
+	static const struct {
+		const char *target, *path;
+	} cases[] = {
+		{ "http://169.254.169.254/latest/meta-data?x=1", "/latest/meta-data" },
+		{ "HTTP://localhost/machine-config", "/machine-config" },
+		{ "http://host", "/" },
+		{ "http://host:80?q", "/" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_parser p;
+		struct http_request r;
+		char req[160];
+
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n\r\n",
+			 cases[i].target);
+		cr_assert_eq(http_parser_init(&p, 0), 0);
+		http_parser_feed(&p, req, strlen(req));
+		cr_assert_eq(http_parse(&p, &r), HTTP_REQUEST_READY, "%s", req);
+		cr_assert_str_eq(r.path, cases[i].path);
+		http_parser_free(&p);
+	}
+}
+
+Test(http, absolute_form_needs_a_host)
+{
+	expect_error("GET http:///x HTTP/1.1\r\n\r\n", 400);
+	expect_error("GET ftp://x/ HTTP/1.1\r\n\r\n", 400);
 }
 
 Test(http, control_byte_in_path)

@@ -244,7 +244,7 @@ Test(mmds, other_methods_get_405_with_allow)
 	size_t n;
 
 	cr_assert_eq(r.status, 405);
-	bytes = mmds_reply_build(&r, true, &n);
+	bytes = mmds_reply_build(&r, true, false, &n);
 	cr_assert(strstr(bytes, "HTTP/1.1 405 Method Not Allowed\r\n"));
 	cr_assert(strstr(bytes, "Allow: GET, PUT\r\n"));
 	cr_assert(strstr(bytes, "Connection: close\r\n"));
@@ -673,4 +673,62 @@ Test(mmds_stack, garbage_is_counted_not_followed)
 		while (mmds_stack_output(st, out, sizeof(out), SEC + (uint64_t)i))
 			;
 	}
+}
+
+Test(mmds_stack, an_ack_that_arrives_after_a_timeout_still_counts)
+{
+	uint32_t gseq = 10, sseq, end;
+	const char *req = "GET /latest/meta-data/ami-id HTTP/1.0\r\n\r\n";
+	struct got g;
+
+	put(doc);
+	sseq = handshake(40010, gseq - 1, 65535, 1460) + 1;
+	guest_seg(40010, 80, TCP_ACK | TCP_PSH, gseq, sseq, 65535, req, 0, SEC);
+	cr_assert(next_seg(&g, SEC));
+	cr_assert(g.flags & TCP_FIN, "a short HTTP/1.0 answer ends with FIN");
+	end = g.seq + (uint32_t)g.len + 1;
+	gseq += (uint32_t)strlen(req);
+	/* the timer rewinds and the answer goes again ... */
+	mmds_stack_tick(st, mmds_stack_deadline(st));
+	cr_assert(next_seg(&g, 2 * SEC));
+	cr_assert_eq(g.seq, sseq);
+	/* ... and then the guest's ACK of the first copy, FIN included,
+	 * and its own FIN: the connection is done, no timer left */
+	guest_seg(40010, 80, TCP_ACK | TCP_FIN, gseq, end, 65535, NULL, 0,
+		  2 * SEC);
+	cr_assert(next_seg(&g, 2 * SEC));
+	cr_assert_eq(g.ack, gseq + 1, "the guest's FIN is acknowledged");
+	cr_assert_not(next_seg(&g, 2 * SEC));
+	cr_assert_eq(mmds_stack_deadline(st), 0);
+}
+
+Test(mmds_stack, an_answer_to_head_has_no_body)
+{
+	uint32_t gseq = 10, sseq;
+	const char *req = "HEAD /latest/meta-data/ami-id HTTP/1.0\r\n\r\n";
+	char *ans, *end;
+	bool fin;
+
+	put(doc);
+	sseq = handshake(40011, gseq - 1, 65535, 1460) + 1;
+	guest_seg(40011, 80, TCP_ACK | TCP_PSH, gseq, sseq, 65535, req, 0, SEC);
+	gseq += (uint32_t)strlen(req);
+	ans = read_answer(40011, &gseq, &sseq, 65535, 1460, &fin);
+	cr_assert(fin);
+	cr_assert(strstr(ans, "Content-Length: "));
+	cr_assert_neq(strstr(ans, "Content-Length: 0\r\n"), ans);
+	end = strstr(ans, "\r\n\r\n");
+	cr_assert(end);
+	cr_assert_eq(end[4], '\0', "nothing after the head: %s", ans);
+	free(ans);
+}
+
+Test(mmds, the_token_path_reads_as_lookups_do)
+{
+	expect("PUT //latest//api/token/ HTTP/1.1\r\nX-metadata-token-ttl-seconds: 60\r\n\r\n",
+	       200, NULL);
+	expect("PUT /latest/api/tokens HTTP/1.1\r\nX-metadata-token-ttl-seconds: 60\r\n\r\n",
+	       404, NULL);
+	expect("PUT /latest/api HTTP/1.1\r\nX-metadata-token-ttl-seconds: 60\r\n\r\n",
+	       404, NULL);
 }
