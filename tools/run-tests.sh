@@ -5,4 +5,4 @@
 # line last. Extra arguments go to pytest (e.g. -k lab).
 set -eu
 cd "$(dirname "$0")/.."
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider -rs tests "$@"
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider -rs --durations=20 tests "$@"
