@@ -25,7 +25,7 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
               $(patsubst tests/guests/%.S,$(BUILD)/guests/%.elf,\
                 $(wildcard tests/guests/pvh_*.S))
 
-.PHONY: all figment unit-tests test-guests deps guest lab demo test asan bench-density \
+.PHONY: all figment unit-tests test-guests deps guest lab demo test asan bench-density bench-hugepages \
         bench fuzz fuzz-campaign fuzz-replay clean format
 
 all: figment
@@ -126,6 +126,12 @@ bench: deps
 bench-density: deps
 	@$(MAKE) -s figment guest
 	@bench/density.sh $(BUILD)/figment
+
+# Guest RAM on 4 KiB, transparent huge and hugetlbfs 2 MiB pages: boot time
+# and host memory in the lab (bench/hugepages.sh; its own target).
+bench-hugepages: deps
+	@$(MAKE) -s figment guest
+	@bench/hugepages.sh $(BUILD)/figment
 
 fuzz:
 	@tools/fuzz.sh

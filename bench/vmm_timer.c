@@ -117,18 +117,24 @@ static void sample_smaps(pid_t pid, long guest_kib, struct mem_peak *p)
 
 		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &start, &end,
 			   perms, &off, &maj, &min, &ino, &pathpos) == 7) {
-			is_anon = ino == 0 && (line[pathpos] == '\0' ||
-					       line[pathpos] == '\n');
+			/* hugetlbfs guest RAM (figment --hugepages 2M) is
+			 * an anonymous mapping named /anon_hugepage */
+			is_anon = (ino == 0 && (line[pathpos] == '\0' ||
+						line[pathpos] == '\n')) ||
+				  !strncmp(line + pathpos, "/anon_hugepage", 14);
 			size = (long)((end - start) / 1024);
 			is_guest = !guest_found && is_anon && guest_kib > 0 &&
 				   size == guest_kib;
 			guest_found |= is_guest;
 			continue;
 		}
-		if (sscanf(line, "Rss: %ld kB", &v) == 1) {
+		if (sscanf(line, "Rss: %ld kB", &v) == 1 ||
+		    /* hugetlbfs pages are not in Rss */
+		    sscanf(line, "Private_Hugetlb: %ld kB", &v) == 1 ||
+		    sscanf(line, "Shared_Hugetlb: %ld kB", &v) == 1) {
 			rss += v;
 			if (is_guest)
-				g_rss = v;
+				g_rss += v;
 		} else if (sscanf(line, "Anonymous: %ld kB", &v) == 1) {
 			anon += v;
 			if (is_guest)

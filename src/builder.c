@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "vmm.h"
+#include "vmm_memory.h"
 #include "vstate/vcpu.h"
 
 #define KERNEL_MAX_SIZE (512ULL << 20)
@@ -315,10 +316,17 @@ static int builder_machine(struct vmm *vmm,
 {
 	uint64_t size = vmm->cfg->machine.mem_size_mib << 20;
 	const struct machine_config *m = &vmm->cfg->machine;
-	int ret = vm_create(&vmm->vm, "/dev/kvm", err, errlen);
+	/* huge pages and page sharing: the host is checked before KVM */
+	int ret = vmm_memory_prepare(vmm, src != NULL, src && src->fd >= 0,
+				     err, errlen);
+	struct guest_memory_opts mem_opts = vmm->vm.mem_opts;
 
 	if (ret)
+		return ret;
+	ret = vm_create(&vmm->vm, "/dev/kvm", err, errlen);
+	if (ret)
 		return VMM_EXIT_KVM;
+	vmm->vm.mem_opts = mem_opts; /* vm_create() starts from zero */
 	if (m->vcpu_count > (uint32_t)vmm->vm.max_vcpus) {
 		snprintf(err, errlen, "%u vCPUs is more than KVM allows (%d)",
 			 m->vcpu_count, vmm->vm.max_vcpus);
@@ -333,8 +341,12 @@ static int builder_machine(struct vmm *vmm,
 	else
 		ret = vm_add_memory_uffd(&vmm->vm, size, src->uffd_sock, err,
 					 errlen);
+	/* what the configuration asked of the host's memory, it refused */
 	if (ret)
-		return src ? VMM_EXIT_CONFIG : VMM_EXIT_KVM;
+		return src || m->huge_pages != HUGE_PAGES_NONE || m->merge_pages ?
+			       VMM_EXIT_CONFIG :
+			       VMM_EXIT_KVM;
+	vmm_memory_watch(vmm);
 	vmm->vm.pio.metric_unclaimed_reads = metrics_counter("pio", "unclaimed_reads");
 	vmm->vm.pio.metric_unclaimed_writes = metrics_counter("pio", "unclaimed_writes");
 	vmm->vm.mmio.metric_unclaimed_reads = metrics_counter("mmio", "unclaimed_reads");

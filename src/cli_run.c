@@ -34,6 +34,8 @@ static const struct option run_options[] = {
 	{ "mmds", required_argument, NULL, OPT_MMDS },
 	{ "metadata", required_argument, NULL, OPT_METADATA },
 	{ "mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT },
+	{ "merge-pages", no_argument, NULL, OPT_MERGE_PAGES },
+	{ "hugepages", required_argument, NULL, OPT_HUGEPAGES },
 	{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
 	{ "level", required_argument, NULL, OPT_LEVEL },
 	{ "log-level", required_argument, NULL, OPT_LEVEL },
@@ -160,6 +162,20 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 				return cli_usage_error("--mmds: %s", err);
 			break;
 		}
+		case OPT_MERGE_PAGES:
+			cfg->machine.merge_pages = true;
+			break;
+		case OPT_HUGEPAGES:
+			if (!strcasecmp(optarg, "none"))
+				cfg->machine.huge_pages = HUGE_PAGES_NONE;
+			else if (!strcasecmp(optarg, "2M"))
+				cfg->machine.huge_pages = HUGE_PAGES_2M;
+			else if (!strcasecmp(optarg, "thp"))
+				cfg->machine.huge_pages = HUGE_PAGES_THP;
+			else
+				return cli_usage_error("--hugepages takes none, 2M or thp, not '%s'",
+						   optarg);
+			break;
 		case OPT_RESTORE:
 			ra->restore = optarg;
 			break;
@@ -212,6 +228,7 @@ static int run_restored(const struct run_args *ra, const struct vm_config *cfg)
 				       .vsock_uds = cfg->vsock.present
 							    ? cfg->vsock.uds_path
 							    : NULL,
+				       .merge_pages = cfg->machine.merge_pages,
 			       },
 			       err, sizeof(err));
 	if (ret) {
@@ -262,8 +279,9 @@ int cmd_run(int argc, char **argv)
 		    cfg.boot.boot_args || cfg.machine.vcpu_count != 1 ||
 		    cfg.machine.mem_size_mib != 128 ||
 		    cfg.machine.hypervisor_vendor || cfg.machine.hide_hypervisor ||
+		    cfg.machine.huge_pages != HUGE_PAGES_NONE ||
 		    cfg.entropy || cfg.mmds.present) {
-			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --net id=,tap= (a new TAP for an interface), --vsock cid=,uds= (a new socket path for the vsock device), --metadata, --api-sock, --paused and the log options apply",
+			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --net id=,tap= (a new TAP for an interface), --vsock cid=,uds= (a new socket path for the vsock device), --merge-pages, --metadata, --api-sock, --paused and the log options apply",
 					  "--restore");
 			goto out_cfg;
 		}

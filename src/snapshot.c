@@ -435,6 +435,11 @@ static int restore_config(const struct snap_file *f, struct vm_config *cfg,
 		return -ENOMEM;
 	if (opts->track_dirty)
 		cfg->machine.track_dirty_pages = true;
+	if (opts->merge_pages) {
+		cfg->machine.merge_pages = true;
+		if (vm_config_validate_machine(&cfg->machine, err, errlen))
+			return -EINVAL;
+	}
 	return override_drives(cfg, opts, err, errlen) ?:
 	       override_nets(cfg, opts, err, errlen) ?:
 	       override_vsock(cfg, opts, err, errlen);

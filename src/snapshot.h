@@ -76,6 +76,9 @@ struct snapshot_restore_opts {
 	/* a new Unix socket path for the vsock device, or NULL:
 	 * Firecracker's vsock_override */
 	const char *vsock_uds;
+	/* page sharing for the restored RAM (KSM), whatever the snapshot's
+	 * VM had: a host's choice */
+	bool merge_pages;
 };
 
 int snapshot_restore(struct vmm *vmm, const char *state_path,

@@ -15,6 +15,7 @@
 #include "snapshot.h"
 #include "util/log.h"
 #include "vmm.h"
+#include "vmm_memory.h"
 
 /* Firecracker's message, which clients may match on. */
 #define MSG_POST_BOOT \
@@ -273,6 +274,22 @@ static int api_mmds(void *opaque, int op, const char *body, char **out,
 	return ret == -E2BIG ? -EINVAL : ret;
 }
 
+static int api_memory_report(void *opaque, char **out, char *err,
+			     size_t errlen)
+{
+	*out = vmm_memory_report_text(opaque, err, errlen);
+	return *out ? 0 : -EINVAL;
+}
+
+/* FlushMetrics: the memory gauges as of now */
+static int api_flush_metrics(void *opaque, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	vmm_memory_refresh_metrics(opaque);
+	return 0;
+}
+
 const struct api_vmm_ops vmm_api_ops = {
 	.instance_start = api_instance_start,
 	.configure = api_configure,
@@ -285,4 +302,6 @@ const struct api_vmm_ops vmm_api_ops = {
 	.drive_update = api_drive_update,
 	.net_update = api_net_update,
 	.mmds = api_mmds,
+	.memory_report = api_memory_report,
+	.flush_metrics = api_flush_metrics,
 };

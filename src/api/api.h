@@ -84,6 +84,9 @@ struct api_vmm_ops {
 			     const char *mem_path,
 			     const struct api_snapshot_load *how, char *err,
 			     size_t errlen);
+	/* figment's GET /memory: the running VM's memory report as JSON
+	 * text in *@out (malloc'd). */
+	int (*memory_report)(void *vmm, char **out, char *err, size_t errlen);
 };
 
 struct api_options {

@@ -36,6 +36,8 @@ enum bridge_op {
 	/* the metadata store (msg->resource: enum api_mmds_op; msg->body for
 	 * PUT and PATCH; GET's JSON text into *msg->out) */
 	BRIDGE_MMDS,
+	/* GET /memory: the memory report as JSON text into *msg->out */
+	BRIDGE_MEMORY_REPORT,
 };
 
 /* BRIDGE_OPEN_FILES: which of cfg's files. */
@@ -59,7 +61,8 @@ struct bridge_msg {
 	enum bridge_files files;     /* OPEN_FILES */
 	int resource;		     /* CONFIGURE, GET_CONFIG: config_resource */
 	const char *body;	     /* CONFIGURE: the request's JSON body */
-	/* GET_CONFIG: receives the malloc'd text (the caller frees it) */
+	/* GET_CONFIG, MEMORY_REPORT: receives the malloc'd text (the
+	 * caller frees it) */
 	char **out;
 	/* DRIVE_UPDATE: a new rate limiter, or NULL (path may be NULL
 	 * then, for a limiter alone) */

@@ -685,6 +685,27 @@ static int get_vm_config(struct call *c, struct http_response *resp)
 	return get_config(c, resp, CONFIG_RES_ALL);
 }
 
+/* figment's GET /memory: what this VM's RAM costs the host, once it runs. */
+static int get_memory(struct call *c, struct http_response *resp)
+{
+	char *text = NULL;
+	int ret;
+
+	if (refuse_pre_boot(c, resp))
+		return resp->status;
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_MEMORY_REPORT,
+						.out = &text },
+			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
+	if (ret)
+		return vmm_fault(resp, ret, c->err);
+	if (!text)
+		return fault(resp, 500, "out of memory");
+	resp->status = 200;
+	resp->body = text;
+	return 200;
+}
+
 static const struct route routes[] = {
 	{ "/", "instance_info", M_GET, .get = get_instance },
 	{ "/version", "version", M_GET, .get = get_version },
@@ -700,6 +721,7 @@ static const struct route routes[] = {
 	{ "/actions", "actions", M_PUT, .put = put_actions },
 	{ "/vm", "vm", M_PATCH, .patch = patch_vm },
 	{ "/vm/config", "vm_config", M_GET, .get = get_vm_config },
+	{ "/memory", "memory", M_GET, .get = get_memory }, /* figment's */
 	/* The contract's endpoints for features figment does not have. */
 	{ "/balloon", "balloon", M_GET | M_PUT | M_PATCH,
 	  .unsupported = "The balloon device" },

@@ -17,10 +17,11 @@
 
 static const char *const fields[] = { "vcpu_count", "mem_size_mib", "smt",
 				      "cpu_template", "track_dirty_pages",
-				      "huge_pages", NULL };
+				      "huge_pages", "merge_pages", NULL };
 static const char *const cpu_templates[] = { "None", "C3", "T2", "T2S",
 					     "T2CL", "T2A", "V1N1", NULL };
-static const char *const huge_pages[] = { "None", "Transparent", "2M", NULL };
+/* in enum huge_pages' order; "Transparent" is figment's */
+static const char *const huge_pages_names[] = { "None", "Transparent", "2M", NULL };
 
 int machine_config_from_json(const json_t *j, struct machine_config *m,
 			     bool patch, char *err, size_t errlen)
@@ -28,14 +29,17 @@ int machine_config_from_json(const json_t *j, struct machine_config *m,
 	struct machine_config n = *m;
 	uint64_t vcpus = m->vcpu_count, mem = m->mem_size_mib;
 	bool dirty = false;
-	int tmpl = 0, huge = 0;
+	int tmpl = 0, huge = (int)m->huge_pages;
 	int ret;
 
 	ret = json_check_fields(j, WHAT, fields, err, errlen);
 	if (ret)
 		return ret;
-	if (!patch)
-		n.smt = false; /* PUT: what is not given takes its default */
+	if (!patch) { /* PUT: what is not given takes its default */
+		n.smt = false;
+		n.huge_pages = HUGE_PAGES_NONE;
+		n.merge_pages = false;
+	}
 	ret = json_get_uint(j, WHAT, "vcpu_count", !patch, 1,
 			    CONFIG_JSON_MAX_VCPUS, &vcpus, err, errlen);
 	if (ret < 0)
@@ -60,13 +64,16 @@ int machine_config_from_json(const json_t *j, struct machine_config *m,
 		return ret;
 	if (ret == 0)
 		n.track_dirty_pages = dirty;
-	ret = json_get_enum(j, WHAT, "huge_pages", false, huge_pages, false,
+	ret = json_get_enum(j, WHAT, "huge_pages", false, huge_pages_names, false,
 			    &huge, err, errlen);
 	if (ret < 0)
 		return ret;
-	if (huge)
-		fail("%s: huge_pages `%s` is not supported by figment yet", WHAT,
-		     huge_pages[huge]);
+	if (ret == 0)
+		n.huge_pages = (enum huge_pages)huge;
+	ret = json_get_bool(j, WHAT, "merge_pages", false, &n.merge_pages, err,
+			    errlen);
+	if (ret < 0)
+		return ret;
 	n.vcpu_count = (uint32_t)vcpus;
 	n.mem_size_mib = mem;
 	/* The contract: with SMT, one vCPU or an even number. */
@@ -82,9 +89,10 @@ int machine_config_from_json(const json_t *j, struct machine_config *m,
 
 json_t *machine_config_to_json(const struct machine_config *m)
 {
-	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count",
+	return json_pack("{s:I, s:I, s:b, s:b, s:s, s:b}", "vcpu_count",
 			 (json_int_t)m->vcpu_count, "mem_size_mib",
 			 (json_int_t)m->mem_size_mib, "smt", m->smt,
 			 "track_dirty_pages", m->track_dirty_pages, "huge_pages",
-			 "None");
+			 huge_pages_names[m->huge_pages], "merge_pages",
+			 m->merge_pages);
 }

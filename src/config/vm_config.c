@@ -107,6 +107,12 @@ int vm_config_validate_machine(const struct machine_config *m, char *err,
 	if (m->hypervisor_vendor && strlen(m->hypervisor_vendor) > 12)
 		fail("hypervisor vendor '%s' is longer than 12 characters",
 		     m->hypervisor_vendor);
+	if (m->huge_pages == HUGE_PAGES_2M && m->mem_size_mib % 2)
+		fail("memory size %llu MiB is not a multiple of 2 MiB, which 2M huge pages need",
+		     (unsigned long long)m->mem_size_mib);
+	/* KSM merges only 4 KiB pages: hugetlbfs pages are never merged */
+	if (m->huge_pages == HUGE_PAGES_2M && m->merge_pages)
+		fail("page sharing (merge_pages) does not work on 2M huge pages: KSM merges only 4 KiB pages");
 	return 0;
 }
 

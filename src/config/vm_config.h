@@ -16,6 +16,10 @@
 #define CONFIG_ID_MAX 64
 #define CONFIG_ERR_MAX 256
 
+/* What host pages back guest RAM (machine-config `huge_pages`): Firecracker's
+ * "None" and "2M" (hugetlbfs), and figment's "Transparent" (THP). */
+enum huge_pages { HUGE_PAGES_NONE, HUGE_PAGES_THP, HUGE_PAGES_2M };
+
 struct machine_config {
 	uint32_t vcpu_count;   /* 1..KVM's limit */
 	uint64_t mem_size_mib; /* >= 1 */
@@ -28,6 +32,9 @@ struct machine_config {
 	/* KVM logs the pages the guest writes, so that Diff snapshots can
 	 * write only those (Firecracker's machine-config field) */
 	bool track_dirty_pages;
+	enum huge_pages huge_pages;
+	/* figment's `merge_pages`: guest RAM is MADV_MERGEABLE (KSM) */
+	bool merge_pages;
 };
 
 struct boot_source_config {

@@ -23,6 +23,7 @@ struct metric {
 	char name[METRICS_NAME_MAX];
 	uint64_t value;
 	uint64_t flushed; /* value at the previous line */
+	bool gauge;	  /* lines hold the value itself */
 };
 
 static struct metric metrics[METRICS_MAX_COUNTERS];
@@ -30,11 +31,33 @@ static int nr_metrics;
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static int metrics_fd = -1;
 static int timer_fd = -1;
+static void (*refresh_fn)(void *);
+static void *refresh_opaque;
 
 #define NR_EXIT_REASONS 64
 static uint64_t *exit_counters[NR_EXIT_REASONS + 1]; /* last: the rest */
 
+static uint64_t *metric_get(const char *group, const char *name, bool gauge);
+
 uint64_t *metrics_counter(const char *group, const char *name)
+{
+	return metric_get(group, name, false);
+}
+
+uint64_t *metrics_gauge(const char *group, const char *name)
+{
+	return metric_get(group, name, true);
+}
+
+void metrics_set_refresh(void (*fn)(void *), void *opaque)
+{
+	pthread_mutex_lock(&metrics_lock);
+	refresh_fn = fn;
+	refresh_opaque = opaque;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+static uint64_t *metric_get(const char *group, const char *name, bool gauge)
 {
 	uint64_t *c = NULL;
 
@@ -54,6 +77,7 @@ uint64_t *metrics_counter(const char *group, const char *name)
 		strcpy(m->group, group);
 		strcpy(m->name, name);
 		m->value = m->flushed = 0;
+		m->gauge = gauge;
 		c = &m->value;
 		nr_metrics++;
 	}
@@ -141,7 +165,8 @@ static char *metrics_line(void)
 			json_object_set_new(root, m->group, group);
 		}
 		json_object_set_new(group, m->name,
-				    json_integer((json_int_t)(now - m->flushed)));
+				    json_integer((json_int_t)(m->gauge ? now :
+								now - m->flushed)));
 		m->flushed = now;
 	}
 	line = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -186,10 +211,19 @@ static void metrics_tick(void *opaque, uint32_t events)
 {
 	uint64_t expirations;
 
+	void (*fn)(void *);
+	void *arg;
+
 	(void)opaque;
 	(void)events;
 	if (read(timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;
+	pthread_mutex_lock(&metrics_lock);
+	fn = refresh_fn;
+	arg = refresh_opaque;
+	pthread_mutex_unlock(&metrics_lock);
+	if (fn)
+		fn(arg);
 	metrics_flush();
 }
 

@@ -28,6 +28,22 @@ struct event_loop;
  */
 uint64_t *metrics_counter(const char *group, const char *name);
 
+/*
+ * A gauge: like a counter, but each line holds its current value, not the
+ * change since the previous line (memory figures). Set with metrics_set().
+ */
+uint64_t *metrics_gauge(const char *group, const char *name);
+
+static inline void metrics_set(uint64_t *g, uint64_t v)
+{
+	if (g)
+		__atomic_store_n(g, v, __ATOMIC_RELAXED);
+}
+
+/* @fn(@opaque) runs on the event loop's thread before each periodic line,
+ * to refresh gauges (one hook; NULL removes it). */
+void metrics_set_refresh(void (*fn)(void *), void *opaque);
+
 static inline void metrics_add(uint64_t *c, uint64_t n)
 {
 	if (c)

@@ -11,8 +11,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define GUEST_MEMORY_MAX_REGIONS 2
+#define GUEST_HUGE_PAGE (2ULL << 20)
+
+/* What host pages back guest RAM. */
+enum guest_pages {
+	GUEST_PAGES_4K,      /* ordinary pages */
+	GUEST_PAGES_THP,     /* ordinary, with MADV_HUGEPAGE: the kernel may
+			      * use transparent huge pages */
+	GUEST_PAGES_HUGETLB, /* 2 MiB hugetlbfs pages, reserved at mmap */
+};
+
+/* How guest RAM is mapped (struct vm sets it before vm_add_memory*()). */
+struct guest_memory_opts {
+	enum guest_pages pages;
+	bool mergeable; /* MADV_MERGEABLE: KSM may merge identical pages */
+};
 
 struct guest_region {
 	uint64_t gpa;  /* guest physical start */
@@ -37,6 +53,7 @@ struct guest_memory {
 	 * there is none (a zeroed struct has none): it lives as long as the
 	 * RAM */
 	int uffd_conn;
+	struct guest_memory_opts opts; /* how it was mapped */
 };
 
 /*
@@ -44,6 +61,34 @@ struct guest_memory {
  * Needs: size a non-zero multiple of 4 KiB. Returns 0 or a negative errno.
  */
 int guest_memory_create(struct guest_memory *mem, uint64_t size);
+
+/*
+ * The same with @o: each region is mapped 2 MiB-aligned (so that the
+ * kernel and KVM can back and map it with huge pages), on hugetlbfs pages
+ * for GUEST_PAGES_HUGETLB (size then a multiple of 2 MiB; the pages are
+ * reserved here, so too few free ones fail now, not with a SIGBUS later),
+ * with madvise(MADV_HUGEPAGE) for THP and MADV_MERGEABLE when asked.
+ * 0 or a negative errno with the reason in @err.
+ */
+int guest_memory_create_with(struct guest_memory *mem, uint64_t size,
+			     const struct guest_memory_opts *o, char *err,
+			     size_t errlen);
+
+/* Applies @o's advice (MADV_HUGEPAGE, MADV_MERGEABLE) to every region of
+ * @mem and records @o in it. 0 or a negative errno with the reason in @err. */
+int guest_memory_advise(struct guest_memory *mem,
+			const struct guest_memory_opts *o, char *err,
+			size_t errlen);
+
+/* @size bytes mapped PROT_READ|PROT_WRITE with @flags (@fd at @off, fd -1:
+ * anonymous) at a 2 MiB-aligned address; MAP_FAILED with errno set. */
+void *guest_memory_map_aligned(uint64_t size, int flags, int fd, off_t off);
+
+/* The host page size of @mem's mappings (4 KiB, or 2 MiB on hugetlbfs). */
+uint64_t guest_memory_page_size(const struct guest_memory *mem);
+
+/* Free 2 MiB huge pages on the host (sysfs), or -1 when unknown. */
+long guest_memory_free_huge_pages(void);
 
 /* Fills in where @size bytes of guest RAM go (the regions, no host
  * mappings: host pointers are NULL and must not be used). -EINVAL for a
@@ -84,8 +129,8 @@ int guest_memory_save(const struct guest_memory *mem, int fd,
 /* Guest RAM of @size bytes (the same split as guest_memory_create()) mapped
  * privately, copy-on-write, from the memory file @fd, which must hold at
  * least @size bytes: pages load on demand and several VMs restored from one
- * file share what none of them wrote. 0 or a negative errno with the reason
- * in @err. */
+ * file share what none of them wrote. 2 MiB-aligned, as fresh RAM. 0 or
+ * a negative errno with the reason in @err. */
 int guest_memory_create_from_file(struct guest_memory *mem, uint64_t size,
 				  int fd, char *err, size_t errlen);
 
@@ -93,6 +138,7 @@ int guest_memory_create_from_file(struct guest_memory *mem, uint64_t size,
  * (userfaultfd, Firecracker's handshake over the Unix socket @sock_path;
  * see memory_uffd.c). 0 or a negative errno with the reason in @err. */
 int guest_memory_create_uffd(struct guest_memory *mem, uint64_t size,
+			     const struct guest_memory_opts *o,
 			     const char *sock_path, char *err, size_t errlen);
 
 /* Dirty tracking of the VMM's own writes (see guest_region.vmm_dirty):

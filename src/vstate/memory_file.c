@@ -133,9 +133,11 @@ int guest_memory_create_from_file(struct guest_memory *mem, uint64_t size,
 	}
 	for (int i = 0; i < plan.nr_regions; i++) {
 		struct guest_region *r = &mem->regions[i];
-		/* MAP_NORESERVE as for fresh RAM: only written pages cost. */
-		void *p = mmap(NULL, plan.regions[i].size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_NORESERVE, fd, (off_t)off);
+		/* MAP_NORESERVE as for fresh RAM: only written pages cost;
+		 * aligned as fresh RAM is (memory.c). */
+		void *p = guest_memory_map_aligned(plan.regions[i].size,
+						   MAP_PRIVATE | MAP_NORESERVE,
+						   fd, (off_t)off);
 
 		if (p == MAP_FAILED) {
 			ret = -errno;

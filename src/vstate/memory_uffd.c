@@ -23,7 +23,6 @@
 
 #include "vstate/memory.h"
 
-#define PAGE 4096
 
 static int uffd_register_all(const struct guest_memory *mem, int uffd,
 			     char *err, size_t errlen)
@@ -52,6 +51,7 @@ static int uffd_register_all(const struct guest_memory *mem, int uffd,
 
 static char *uffd_mappings_json(const struct guest_memory *mem)
 {
+	json_int_t page = (json_int_t)guest_memory_page_size(mem);
 	json_t *arr = json_array();
 	uint64_t off = 0;
 	char *s;
@@ -60,12 +60,12 @@ static char *uffd_mappings_json(const struct guest_memory *mem)
 		const struct guest_region *r = &mem->regions[i];
 
 		json_array_append_new(
-			arr, json_pack("{s:I, s:I, s:I, s:i, s:i}",
+			arr, json_pack("{s:I, s:I, s:I, s:I, s:I}",
 				       "base_host_virt_addr",
 				       (json_int_t)(uintptr_t)r->host, "size",
 				       (json_int_t)r->size, "offset",
-				       (json_int_t)off, "page_size", PAGE,
-				       "page_size_kib", PAGE));
+				       (json_int_t)off, "page_size", page,
+				       "page_size_kib", page));
 		off += r->size;
 	}
 	s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
@@ -116,16 +116,17 @@ out:
 }
 
 int guest_memory_create_uffd(struct guest_memory *mem, uint64_t size,
+			     const struct guest_memory_opts *o,
 			     const char *sock_path, char *err, size_t errlen)
 {
 	char *json = NULL;
 	int uffd, ret;
 
-	ret = guest_memory_create(mem, size);
-	if (ret) {
-		snprintf(err, errlen, "cannot map guest RAM: %s", strerror(-ret));
+	/* hugetlbfs RAM too: the handler then fills 2 MiB at a time (the
+	 * page size it is sent), as with Firecracker */
+	ret = guest_memory_create_with(mem, size, o, err, errlen);
+	if (ret)
 		return ret;
-	}
 	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (uffd < 0) {
 		ret = -errno;

@@ -143,21 +143,17 @@ static int vm_register_memory(struct vm *vm, char *err, size_t errlen)
 
 int vm_add_memory(struct vm *vm, uint64_t size, char *err, size_t errlen)
 {
-	int ret = guest_memory_create(&vm->mem, size);
+	int ret = guest_memory_create_with(&vm->mem, size, &vm->mem_opts, err,
+					   errlen);
 
-	if (ret) {
-		snprintf(err, errlen, "cannot map %llu MiB of guest RAM: %s",
-			 (unsigned long long)(size >> 20), strerror(-ret));
-		return ret;
-	}
-	return vm_register_memory(vm, err, errlen);
+	return ret ? ret : vm_register_memory(vm, err, errlen);
 }
 
 int vm_add_memory_uffd(struct vm *vm, uint64_t size, const char *uffd_sock,
 		       char *err, size_t errlen)
 {
-	int ret = guest_memory_create_uffd(&vm->mem, size, uffd_sock, err,
-					   errlen);
+	int ret = guest_memory_create_uffd(&vm->mem, size, &vm->mem_opts,
+					   uffd_sock, err, errlen);
 
 	return ret ? ret : vm_register_memory(vm, err, errlen);
 }
@@ -165,8 +161,17 @@ int vm_add_memory_uffd(struct vm *vm, uint64_t size, const char *uffd_sock,
 int vm_add_memory_from_file(struct vm *vm, uint64_t size, int fd, char *err,
 			    size_t errlen)
 {
-	int ret = guest_memory_create_from_file(&vm->mem, size, fd, err, errlen);
+	int ret;
 
+	/* A private mapping of a regular file cannot be on hugetlbfs pages
+	 * (snapshot_restore() says so first, in the user's terms). */
+	if (vm->mem_opts.pages == GUEST_PAGES_HUGETLB) {
+		snprintf(err, errlen, "guest RAM on 2 MiB huge pages is restored only with the Uffd memory backend");
+		return -EINVAL;
+	}
+	ret = guest_memory_create_from_file(&vm->mem, size, fd, err, errlen);
+	if (!ret)
+		ret = guest_memory_advise(&vm->mem, &vm->mem_opts, err, errlen);
 	return ret ? ret : vm_register_memory(vm, err, errlen);
 }
 

@@ -22,6 +22,8 @@ struct vm {
 	int nr_slots;
 	/* set before vm_add_memory*(): KVM logs guest writes per page */
 	bool track_dirty;
+	/* set before vm_add_memory*(): huge pages, page sharing */
+	struct guest_memory_opts mem_opts;
 	struct guest_memory mem;
 	struct bus pio;   /* port I/O, 16-bit addresses */
 	struct bus mmio;  /* MMIO in guest physical space */

@@ -58,6 +58,46 @@ Test(machine_json, good)
 	vm_config_free(&cfg);
 }
 
+Test(machine_json, huge_pages_and_merge_pages)
+{
+	static const char *const names[] = { "None", "Transparent", "2M" };
+	struct vm_config cfg;
+	json_t *j;
+
+	vm_config_init(&cfg);
+	for (int i = 0; i < 3; i++) {
+		char body[160];
+
+		snprintf(body, sizeof(body),
+			 "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"%s\","
+			 "\"merge_pages\": %s}",
+			 names[i], i == 2 ? "false" : "true");
+		cr_assert_eq(machine(body, &cfg.machine), 0, "%s", err);
+		cr_assert_eq(cfg.machine.huge_pages, (enum huge_pages)i);
+		cr_assert_eq(cfg.machine.merge_pages, i != 2);
+		j = machine_config_to_json(&cfg.machine);
+		cr_assert_str_eq(json_string_value(json_object_get(j, "huge_pages")),
+				 names[i]);
+		cr_assert_eq(json_is_true(json_object_get(j, "merge_pages")), i != 2);
+		json_decref(j);
+	}
+	/* PUT: what is not given is the default again */
+	cr_assert_eq(machine("{\"vcpu_count\": 1, \"mem_size_mib\": 128}",
+			     &cfg.machine), 0, "%s", err);
+	cr_assert_eq(cfg.machine.huge_pages, HUGE_PAGES_NONE);
+	cr_assert(!cfg.machine.merge_pages);
+	/* PATCH: kept */
+	cfg.machine.huge_pages = HUGE_PAGES_THP;
+	cfg.machine.merge_pages = true;
+	j = parse("{\"mem_size_mib\": 256}");
+	cr_assert_eq(machine_config_from_json(j, &cfg.machine, true, err,
+					      sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.machine.huge_pages, HUGE_PAGES_THP);
+	cr_assert(cfg.machine.merge_pages);
+	json_decref(j);
+	vm_config_free(&cfg);
+}
+
 Test(machine_json, patch_merges)
 {
 	struct vm_config cfg;
@@ -99,8 +139,13 @@ Test(machine_json, errors_name_the_field)
 			   "`vcpu_count` must be 1 or even");
 	expect_machine_err("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"1G\"}",
 			   "`huge_pages` must be one of");
-	expect_machine_err("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\"}",
-			   "huge_pages `2M` is not supported");
+	expect_machine_err("{\"vcpu_count\": 1, \"mem_size_mib\": 127, \"huge_pages\": \"2M\"}",
+			   "not a multiple of 2 MiB");
+	expect_machine_err("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"huge_pages\": \"2M\","
+			   "\"merge_pages\": true}",
+			   "does not work on 2M huge pages");
+	expect_machine_err("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"merge_pages\": 1}",
+			   "`merge_pages` must be a boolean");
 	expect_machine_err("{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_template\": \"T2\"}",
 			   "cpu_template `T2` is not supported");
 	expect_machine_err("[1, 2]", "expected a JSON object");
