@@ -15,6 +15,7 @@
 #include "snapshot.h"
 #include "util/log.h"
 #include "vmm.h"
+#include "vmm_balloon.h"
 
 /* Firecracker's message, which clients may match on. */
 #define MSG_POST_BOOT \
@@ -285,4 +286,5 @@ const struct api_vmm_ops vmm_api_ops = {
 	.drive_update = api_drive_update,
 	.net_update = api_net_update,
 	.mmds = api_mmds,
+	.balloon = vmm_api_balloon,
 };

@@ -36,6 +36,9 @@ enum bridge_op {
 	/* the metadata store (msg->resource: enum api_mmds_op; msg->body for
 	 * PUT and PATCH; GET's JSON text into *msg->out) */
 	BRIDGE_MMDS,
+	/* the balloon (msg->resource: enum api_balloon_op; msg->body for the
+	 * PATCHes; GETs' JSON text into *msg->out) */
+	BRIDGE_BALLOON,
 };
 
 /* BRIDGE_OPEN_FILES: which of cfg's files. */
