@@ -58,7 +58,7 @@ static int preboot(struct vmm *vmm, int op, const json_t *body, char **out,
 {
 	struct balloon_config *b = &vmm->owned_cfg.balloon;
 	uint32_t v;
-	int ret;
+	int ret = 0;
 
 	switch (op) {
 	case API_BALLOON_GET:
