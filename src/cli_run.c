@@ -15,6 +15,7 @@
 #include "config/drive_config.h"
 #include "config/mmds_config.h"
 #include "config/net_config.h"
+#include "config/balloon_config.h"
 #include "config/vsock_config.h"
 #include "snapshot.h"
 
@@ -31,6 +32,7 @@ static const struct option run_options[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "mmds", required_argument, NULL, OPT_MMDS },
 	{ "metadata", required_argument, NULL, OPT_METADATA },
 	{ "mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT },
@@ -154,6 +156,14 @@ static int run_parse(int argc, char **argv, struct vm_config *cfg,
 		case OPT_RNG:
 			cfg->entropy = true;
 			break;
+		case OPT_BALLOON: {
+			char err[CONFIG_ERR_MAX];
+
+			if (balloon_config_parse(optarg, &cfg->balloon, err,
+						 sizeof(err)))
+				return cli_usage_error("--balloon: %s", err);
+			break;
+		}
 		case OPT_MMDS: {
 			char err[CONFIG_ERR_MAX];
 
@@ -280,7 +290,7 @@ int cmd_run(int argc, char **argv)
 		    cfg.machine.mem_size_mib != 128 ||
 		    cfg.machine.hypervisor_vendor || cfg.machine.hide_hypervisor ||
 		    cfg.machine.huge_pages != HUGE_PAGES_NONE ||
-		    cfg.entropy || cfg.mmds.present) {
+		    cfg.entropy || cfg.mmds.present || cfg.balloon.present) {
 			ret = cli_usage_error("%s: the machine comes from the snapshot; with --restore only --serial, --drive id=,path= (a new file for a drive), --net id=,tap= (a new TAP for an interface), --vsock cid=,uds= (a new socket path for the vsock device), --merge-pages, --metadata, --api-sock, --paused and the log options apply",
 					  "--restore");
 			goto out_cfg;

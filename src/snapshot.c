@@ -12,6 +12,7 @@
 
 #include "arch/x86/cpuid.h"
 #include "config/config_json.h"
+#include "devices/virtio/balloon/balloon.h"
 #include "persist/snapshot_file.h"
 #include "util/log.h"
 #include "util/safe_open.h"
@@ -115,13 +116,25 @@ static int temp_beside(const char *path, char *tmp, size_t len)
 	return fd;
 }
 
+/* The pages the balloon holds (never written: see memory.h), or NULL. */
+static const uint64_t *balloon_skip(struct vmm *vmm)
+{
+	uint64_t pages = 0;
+	const uint64_t *held = virtio_balloon_held_bitmap(
+		virtio_balloon_find(&vmm->devices), &pages);
+
+	return held && pages == vmm->vm.mem.total / 4096 ? held : NULL;
+}
+
 /* The pages written since the base into the base's memory file: every page
- * either log marks, at its place in the file. */
+ * either log marks, at its place in the file; a page the balloon holds is
+ * a hole there instead. */
 static int write_memory_diff(struct vmm *vmm, const char *mem_path,
 			     struct snapshot_stats *stats, char *err,
 			     size_t errlen)
 {
 	const struct guest_memory *mem = &vmm->vm.mem;
+	const uint64_t *held = balloon_skip(vmm);
 	uint64_t base = 0, *bitmap = NULL;
 	struct stat st;
 	int fd, ret = 0;
@@ -155,6 +168,16 @@ static int write_memory_diff(struct vmm *vmm, const char *mem_path,
 		bitmap = calloc((pages + 63) / 64, sizeof(*bitmap));
 		ret = bitmap ? vm_take_dirty(&vmm->vm, i, bitmap) : -ENOMEM;
 		for (uint64_t p = 0; p < pages && !ret; p++) {
+			uint64_t fp = (base / 4096) + p;
+
+			if (held && (held[fp / 64] & (1ULL << (fp % 64)))) {
+				if (fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+						      FALLOC_FL_KEEP_SIZE,
+					      (off_t)(base + p * 4096), 4096) &&
+				    errno != EOPNOTSUPP)
+					ret = -errno;
+				continue;
+			}
 			if (!(bitmap[p / 64] & (1ULL << (p % 64))))
 				continue;
 			ssize_t n = pwrite(fd, r->host + p * 4096, 4096,
@@ -210,8 +233,8 @@ static int write_memory(struct vmm *vmm, const char *mem_path, char *tmp,
 		tmp[0] = '\0';
 		return fd;
 	}
-	ret = guest_memory_save(&vmm->vm.mem, fd, &stats->memory_bytes, err,
-				errlen);
+	ret = guest_memory_save_skip(&vmm->vm.mem, fd, balloon_skip(vmm),
+				     &stats->memory_bytes, err, errlen);
 	if (!ret && fsync(fd) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot write the memory file '%s': %s",

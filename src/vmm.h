@@ -80,11 +80,6 @@ struct vmm {
 	 * the VM, as the API's calls to it do */
 	struct mmds *mmds;
 	size_t mmds_size_limit;
-
-	/* the memory report's view of the balloon (vmm_memory.c): how many
-	 * 4 KiB pages @balloon holds now; both NULL without a balloon */
-	uint64_t (*balloon_held_pages)(struct virtio_dev *);
-	struct virtio_dev *balloon;
 };
 
 /* The metadata store, made on first use; NULL when out of memory. */

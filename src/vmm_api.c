@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "vmm.h"
 #include "vmm_memory.h"
+#include "vmm_balloon.h"
 
 /* Firecracker's message, which clients may match on. */
 #define MSG_POST_BOOT \
@@ -304,4 +305,5 @@ const struct api_vmm_ops vmm_api_ops = {
 	.mmds = api_mmds,
 	.memory_report = api_memory_report,
 	.flush_metrics = api_flush_metrics,
+	.balloon = vmm_api_balloon,
 };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devices/virtio/balloon/balloon.h"
 #include "util/metrics.h"
 
 static const char *const huge_names[] = { "None", "Transparent", "2M" };
@@ -51,12 +52,11 @@ int vmm_memory_prepare(struct vmm *vmm, bool restore, bool from_file,
 
 int vmm_memory_report(struct vmm *vmm, struct memory_report *r)
 {
-	uint64_t held = 0;
+	struct virtio_dev *balloon = virtio_balloon_find(&vmm->devices);
+	uint64_t held = balloon ? virtio_balloon_held_pages(balloon) : 0;
 
 	if (vmm->vm.mem.nr_regions == 0)
 		return -ENODEV;
-	if (vmm->balloon && vmm->balloon_held_pages)
-		held = vmm->balloon_held_pages(vmm->balloon);
 	return memory_report_collect(&vmm->vm.mem, held, r);
 }
 

@@ -23,13 +23,14 @@ cd "$(dirname "$0")/.."
 CC=${FUZZ_CC:-clang}
 OUT=build-fuzz
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-ALL="fuzz_virtqueue fuzz_virtio_blk fuzz_virtio_mmio fuzz_virtio_net fuzz_user_net fuzz_virtio_vsock fuzz_http
+ALL="fuzz_virtqueue fuzz_virtio_blk fuzz_virtio_mmio fuzz_virtio_net fuzz_user_net fuzz_virtio_vsock fuzz_virtio_balloon fuzz_http
 fuzz_config_json fuzz_boot fuzz_snapshot fuzz_mmds"
 # Only the code under test: the harnesses do not need KVM or the rest.
 SRCS="src/devices/virtio/queue.c src/devices/virtio/mmio.c src/devices/virtio/virtio_dev.c
 src/devices/virtio/blk/blk.c src/devices/virtio/rng/rng.c
 src/devices/virtio/net/net.c src/devices/virtio/net/tap.c src/devices/virtio/net/net_backend.c src/devices/virtio/net/user_net.c
 src/devices/virtio/vsock/vsock.c src/devices/virtio/vsock/vsock_muxer.c
+src/devices/virtio/balloon/*.c src/devices/virtio/virtio_persist.c
 src/vstate/memory.c src/util/log.c src/util/safe_open.c src/util/token_bucket.c src/util/instance_id.c src/api/http.c src/config/*.c
 src/util/metrics.c src/util/event_loop.c src/arch/x86/boot.c src/mmds/*.c
 src/arch/x86/boot_bzimage.c src/arch/x86/boot_elf.c src/arch/x86/e820.c

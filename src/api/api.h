@@ -41,6 +41,17 @@ struct api_snapshot_load {
 /* What a call to the metadata store does. */
 enum api_mmds_op { API_MMDS_PUT, API_MMDS_PATCH, API_MMDS_GET };
 
+/* What a call to the balloon does (the PUT is a configuration call). */
+enum api_balloon_op {
+	API_BALLOON_GET,	  /* GET /balloon */
+	API_BALLOON_PATCH,	  /* PATCH /balloon */
+	API_BALLOON_STATS,	  /* GET /balloon/statistics */
+	API_BALLOON_STATS_PATCH,  /* PATCH /balloon/statistics */
+	API_BALLOON_HINT_START,	  /* PATCH /balloon/hinting/start */
+	API_BALLOON_HINT_STATUS,  /* GET /balloon/hinting/status */
+	API_BALLOON_HINT_STOP,	  /* PATCH /balloon/hinting/stop */
+};
+
 struct api_vmm_ops {
 	/* Validates the VMM's configuration, then builds and starts the VM
 	 * from it. */
@@ -74,6 +85,11 @@ struct api_vmm_ops {
 	 * malloc'd). */
 	int (*mmds)(void *vmm, int op, const char *body, char **out,
 		    char *err, size_t errlen);
+	/* The balloon, before or after boot: @op (enum api_balloon_op) with
+	 * @body (JSON text or NULL), a GET's answer as JSON text in *@out
+	 * (malloc'd). */
+	int (*balloon)(void *vmm, int op, const char *body, char **out,
+		       char *err, size_t errlen);
 	/* Writes a snapshot of the paused VM (PUT /snapshot/create). */
 	int (*snapshot_create)(void *vmm, const char *state_path,
 			       const char *mem_path, bool diff, char *err,

@@ -170,6 +170,11 @@ static int run_op(struct bridge *b, struct bridge_req *r)
 			ret = ops->memory_report(b->vmm, &r->out, r->err,
 						 sizeof(r->err));
 		break;
+	case BRIDGE_BALLOON:
+		if (ops->balloon)
+			ret = ops->balloon(b->vmm, r->resource, r->body, &r->out,
+					   r->err, sizeof(r->err));
+		break;
 	case BRIDGE_SNAPSHOT_LOAD:
 		if (ops->snapshot_load)
 			ret = ops->snapshot_load(b->vmm, r->path, r->mem_path,

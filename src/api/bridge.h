@@ -38,6 +38,9 @@ enum bridge_op {
 	BRIDGE_MMDS,
 	/* GET /memory: the memory report as JSON text into *msg->out */
 	BRIDGE_MEMORY_REPORT,
+	/* the balloon (msg->resource: enum api_balloon_op; msg->body for the
+	 * PATCHes; GETs' JSON text into *msg->out) */
+	BRIDGE_BALLOON,
 };
 
 /* BRIDGE_OPEN_FILES: which of cfg's files. */

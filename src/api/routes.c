@@ -53,6 +53,7 @@ struct route {
 	int methods;
 	handler_fn get, put, patch;
 	const char *unsupported; /* feature figment lacks: 400 naming it */
+	bool body_optional; /* a PATCH with or without a body */
 };
 
 char *routes_fault_body(const char *msg)
@@ -355,6 +356,99 @@ static int mmds_data(struct call *c, struct http_response *resp)
 	resp->status = 200;
 	resp->body = text;
 	return 200;
+}
+
+/* The balloon on the VMM thread; @post_boot_only: refused before boot
+ * (the contract's statistics and hinting). */
+static int balloon_call(struct call *c, struct http_response *resp,
+			enum api_balloon_op op, bool post_boot_only)
+{
+	static const char *const no_fields[] = { NULL };
+	char *body = NULL, *text = NULL;
+	uint32_t v;
+	bool ack;
+	int ret = 0;
+
+	/* the body first, as for the other resources */
+	if (op == API_BALLOON_PATCH)
+		ret = balloon_update_from_json(c->body, &v, c->err, ERR_LEN);
+	else if (op == API_BALLOON_STATS_PATCH)
+		ret = balloon_stats_update_from_json(c->body, &v, c->err,
+						     ERR_LEN);
+	else if (op == API_BALLOON_HINT_START)
+		ret = balloon_hint_start_from_json(c->body, &ack, c->err,
+						   ERR_LEN);
+	else if (op == API_BALLOON_HINT_STOP && c->body)
+		ret = json_check_fields(c->body, "balloon hinting", no_fields,
+					c->err, ERR_LEN);
+	if (ret)
+		return fault(resp, 400, c->err);
+	if (post_boot_only && refuse_pre_boot(c, resp))
+		return resp->status;
+	if (bridge_vm_state(c->r->bridge) == VM_STARTING)
+		return fault(resp, 400, "The microVM is starting.");
+	if (c->body && !(body = json_dumps(c->body, JSON_COMPACT)))
+		return fault(resp, 500, "out of memory");
+	ret = bridge_call(c->r->bridge,
+			  &(struct bridge_msg){ .op = BRIDGE_BALLOON,
+						.resource = (int)op,
+						.body = body,
+						.out = &text },
+			  c->r->vmm_timeout_ms, c->err, ERR_LEN);
+	free(body);
+	if (ret) {
+		free(text);
+		return vmm_fault(resp, ret, c->err);
+	}
+	if (c->method != M_GET) {
+		free(text);
+		return no_content(resp);
+	}
+	if (!text)
+		return fault(resp, 500, "out of memory");
+	resp->status = 200;
+	resp->body = text;
+	return 200;
+}
+
+static int put_balloon(struct call *c, struct http_response *resp)
+{
+	return configure(c, resp, CONFIG_RES_BALLOON);
+}
+
+static int get_balloon(struct call *c, struct http_response *resp)
+{
+	return balloon_call(c, resp, API_BALLOON_GET, false);
+}
+
+static int patch_balloon(struct call *c, struct http_response *resp)
+{
+	return balloon_call(c, resp, API_BALLOON_PATCH, false);
+}
+
+static int get_balloon_stats(struct call *c, struct http_response *resp)
+{
+	return balloon_call(c, resp, API_BALLOON_STATS, true);
+}
+
+static int patch_balloon_stats(struct call *c, struct http_response *resp)
+{
+	return balloon_call(c, resp, API_BALLOON_STATS_PATCH, false);
+}
+
+static int balloon_hint_start(struct call *c, struct http_response *resp)
+{
+	return balloon_call(c, resp, API_BALLOON_HINT_START, true);
+}
+
+static int balloon_hint_status(struct call *c, struct http_response *resp)
+{
+	return balloon_call(c, resp, API_BALLOON_HINT_STATUS, true);
+}
+
+static int balloon_hint_stop(struct call *c, struct http_response *resp)
+{
+	return balloon_call(c, resp, API_BALLOON_HINT_STOP, true);
 }
 
 static int put_serial(struct call *c, struct http_response *resp)
@@ -722,17 +816,17 @@ static const struct route routes[] = {
 	{ "/vm", "vm", M_PATCH, .patch = patch_vm },
 	{ "/vm/config", "vm_config", M_GET, .get = get_vm_config },
 	{ "/memory", "memory", M_GET, .get = get_memory }, /* figment's */
-	/* The contract's endpoints for features figment does not have. */
-	{ "/balloon", "balloon", M_GET | M_PUT | M_PATCH,
-	  .unsupported = "The balloon device" },
+	{ "/balloon", "balloon", M_GET | M_PUT | M_PATCH, .get = get_balloon,
+	  .put = put_balloon, .patch = patch_balloon },
 	{ "/balloon/statistics", "balloon", M_GET | M_PATCH,
-	  .unsupported = "The balloon device" },
+	  .get = get_balloon_stats, .patch = patch_balloon_stats },
 	{ "/balloon/hinting/start", "balloon", M_PATCH,
-	  .unsupported = "The balloon device" },
+	  .patch = balloon_hint_start, .body_optional = true },
 	{ "/balloon/hinting/status", "balloon", M_GET,
-	  .unsupported = "The balloon device" },
+	  .get = balloon_hint_status },
 	{ "/balloon/hinting/stop", "balloon", M_PATCH,
-	  .unsupported = "The balloon device" },
+	  .patch = balloon_hint_stop, .body_optional = true },
+	/* The contract's endpoints for features figment does not have. */
 	{ "/cpu-config", "cpu_cfg", M_PUT,
 	  .unsupported = "Custom CPU configuration" },
 	{ "/pmem/*", "pmem", M_PUT | M_PATCH,
@@ -827,7 +921,7 @@ static void dispatch(struct routes *r, const struct http_request *req,
 	}
 	/* Firecracker's order: a matched route, then body rules, then 400. */
 	if ((fn || (rt && rt->unsupported && (rt->methods & c.method))) &&
-	    has_body == (c.method != M_GET)) {
+	    (has_body == (c.method != M_GET) || (fn && rt->body_optional))) {
 		if (!fn) {
 			snprintf(c.err, ERR_LEN, "%s is not supported by figment yet.",
 				 rt->unsupported);

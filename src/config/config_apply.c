@@ -152,6 +152,23 @@ static int apply_vsock(struct vm_config *cfg, const json_t *body, char *err,
 	return 0;
 }
 
+/* The target is checked against the guest's RAM as configured now (and
+ * again at InstanceStart, since machine-config may change after). */
+static int apply_balloon(struct vm_config *cfg, const json_t *body,
+			 char *err, size_t errlen)
+{
+	struct balloon_config b;
+	int ret = balloon_from_json(body, &b, err, errlen);
+
+	if (!ret)
+		ret = vm_config_validate_balloon(&b, cfg->machine.mem_size_mib,
+						 err, errlen);
+	if (ret)
+		return ret;
+	cfg->balloon = b;
+	return 0;
+}
+
 /* As Firecracker: the interfaces named must exist when this is called. */
 static int apply_mmds(struct vm_config *cfg, const json_t *body, char *err,
 		      size_t errlen)
@@ -236,6 +253,8 @@ int config_apply(struct vm_config *cfg, enum config_resource res,
 		return apply_logger(cfg, body, err, errlen);
 	case CONFIG_RES_METRICS:
 		return apply_metrics(cfg, body, err, errlen);
+	case CONFIG_RES_BALLOON:
+		return apply_balloon(cfg, body, err, errlen);
 	case CONFIG_RES_ALL:
 		break; /* read-only */
 	}

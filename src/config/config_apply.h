@@ -24,6 +24,7 @@ enum config_resource {
 	CONFIG_RES_SERIAL,	  /* PUT /serial */
 	CONFIG_RES_LOGGER,	  /* PUT /logger (applied: opens the log) */
 	CONFIG_RES_METRICS,	  /* PUT /metrics (applied: opens the file) */
+	CONFIG_RES_BALLOON,	  /* PUT /balloon */
 	CONFIG_RES_ALL,		  /* GET /vm/config */
 };
 

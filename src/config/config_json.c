@@ -18,8 +18,9 @@
 static const char *const fields[] = {
 	"boot-source", "drives", "machine-config", "entropy", "serial",
 	"logger", "metrics", "network-interfaces", "vsock", "mmds-config",
+	"balloon",
 	/* Features figment does not have yet: accepted when null or empty. */
-	"pmem", "balloon",
+	"pmem",
 	"cpu-config", "memory-hotplug", NULL
 };
 
@@ -27,7 +28,7 @@ static const char *const fields[] = {
 static int check_unsupported(const json_t *doc, char *err, size_t errlen)
 {
 	static const char *const lists[] = { "pmem", NULL };
-	static const char *const objs[] = { "balloon", "cpu-config",
+	static const char *const objs[] = { "cpu-config",
 					    "memory-hotplug", NULL };
 
 	for (int i = 0; lists[i]; i++) {
@@ -176,6 +177,11 @@ int config_from_json(const char *text, size_t len, struct vm_config *cfg,
 		if (ret)
 			goto out;
 	}
+	if ((v = section(doc, "balloon"))) {
+		ret = balloon_from_json(v, &n.balloon, err, errlen);
+		if (ret)
+			goto out;
+	}
 	if ((v = section(doc, "mmds-config"))) {
 		ret = mmds_config_from_json(v, &n.mmds, err, errlen);
 		if (ret)
@@ -231,7 +237,7 @@ json_t *vm_config_to_json_obj(const struct vm_config *cfg)
 	for (int i = 0; i < cfg->nr_nets; i++)
 		json_array_append_new(nets, net_to_json(&cfg->nets[i]));
 	/* Firecracker's key order; absent resources are null. */
-	json_object_set_new(o, "balloon", json_null());
+	json_object_set_new(o, "balloon", balloon_to_json(&cfg->balloon));
 	json_object_set_new(o, "drives", drives);
 	json_object_set_new(o, "boot-source", boot_source_to_json(&cfg->boot));
 	json_object_set_new(o, "cpu-config", json_null());

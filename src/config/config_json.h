@@ -77,6 +77,22 @@ int vsock_from_json(const json_t *j, struct vsock_config *v, char *err,
 /* null when @v is not present. */
 json_t *vsock_to_json(const struct vsock_config *v);
 
+/* Balloon; fills @b (present) on success. */
+int balloon_from_json(const json_t *j, struct balloon_config *b, char *err,
+		      size_t errlen);
+/* null when @b is not present. */
+json_t *balloon_to_json(const struct balloon_config *b);
+/* BalloonUpdate (PATCH /balloon): the new target. */
+int balloon_update_from_json(const json_t *j, uint32_t *amount_mib,
+			     char *err, size_t errlen);
+/* BalloonStatsUpdate (PATCH /balloon/statistics): the new interval. */
+int balloon_stats_update_from_json(const json_t *j, uint32_t *interval_s,
+				   char *err, size_t errlen);
+/* BalloonStartCmd (PATCH /balloon/hinting/start; @j may be NULL: no
+ * body): acknowledge_on_stop, true unless given. */
+int balloon_hint_start_from_json(const json_t *j, bool *ack_on_stop,
+				 char *err, size_t errlen);
+
 /* MmdsConfig; fills @m (present) on success. The interfaces are checked
  * against the configuration's by vm_config_validate_mmds(). */
 int mmds_config_from_json(const json_t *j, struct mmds_config *m, char *err,

@@ -18,6 +18,25 @@ json_t *json_decode(const char *text, size_t len, char *err, size_t errlen)
 	json_error_t jerr;
 	json_t *j = json_loadb(text, len, JSON_DECODE_FLAGS, &jerr);
 
+	if (!j && !strcmp(jerr.text, "duplicate object key") &&
+	    jerr.position > 0 && (size_t)jerr.position <= len) {
+		/* jansson names only keys of up to 20 characters: the key is
+		 * the string that ends where it stopped */
+		size_t end = (size_t)jerr.position, start;
+
+		while (end > 0 && text[end - 1] != '"')
+			end--;
+		start = end ? end - 1 : 0;
+		while (start > 0 && text[start - 1] != '"')
+			start--;
+		if (end > start + 1 && end - start < 200) {
+			snprintf(err, errlen,
+				 "invalid JSON: duplicate object key near '\"%.*s\"' (line %d, column %d)",
+				 (int)(end - 1 - start), text + start, jerr.line,
+				 jerr.column);
+			return NULL;
+		}
+	}
 	if (!j)
 		snprintf(err, errlen, "invalid JSON: %s (line %d, column %d)",
 			 jerr.text, jerr.line, jerr.column);

@@ -254,6 +254,20 @@ int vm_config_validate_drives(const struct vm_config *cfg, char *err,
 	return 0;
 }
 
+int vm_config_validate_balloon(const struct balloon_config *b,
+			       uint64_t mem_size_mib, char *err, size_t errlen)
+{
+	if (!b->present)
+		return 0;
+	if (b->amount_mib > mem_size_mib)
+		fail("balloon: amount_mib %u is larger than the guest's RAM (%llu MiB)",
+		     b->amount_mib, (unsigned long long)mem_size_mib);
+	if (b->stats_interval_s > CONFIG_BALLOON_MAX_INTERVAL_S)
+		fail("balloon: stats_polling_interval_s %u is out of range (0 to %u seconds)",
+		     b->stats_interval_s, CONFIG_BALLOON_MAX_INTERVAL_S);
+	return 0;
+}
+
 int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	int ret;
@@ -270,6 +284,10 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 		ret = vm_config_validate_vsock(&cfg->vsock, err, errlen);
 	if (!ret && cfg->mmds.present)
 		ret = vm_config_validate_mmds(cfg, err, errlen);
+	if (!ret)
+		ret = vm_config_validate_balloon(&cfg->balloon,
+						 cfg->machine.mem_size_mib, err,
+						 errlen);
 	if (ret)
 		return ret;
 	if (cfg->serial.mode == SERIAL_FILE &&

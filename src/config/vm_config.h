@@ -138,6 +138,19 @@ struct mmds_config {
 	bool imds_compat;
 };
 
+/* Firecracker's Balloon: a virtio-balloon device (devices/virtio/balloon/).
+ * The statistics are on when @stats_interval_s is not 0, and cannot be
+ * turned on or off after boot. No strings to free. */
+#define CONFIG_BALLOON_MAX_INTERVAL_S 65535u /* Firecracker's u16 */
+struct balloon_config {
+	bool present;
+	uint32_t amount_mib; /* the target, <= guest RAM */
+	bool deflate_on_oom;
+	uint32_t stats_interval_s; /* 0: no statistics queue */
+	bool free_page_reporting;
+	bool free_page_hinting;
+};
+
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 
 struct serial_config {
@@ -193,6 +206,7 @@ struct vm_config {
 	int nr_nets;
 	struct vsock_config vsock;
 	struct mmds_config mmds;
+	struct balloon_config balloon;
 	bool entropy; /* virtio-rng */
 	struct rate_limiter_config entropy_rate_limiter;
 	struct serial_config serial;
@@ -232,6 +246,12 @@ int vm_config_validate_vsock(const struct vsock_config *v, char *err,
 /* The vsock socket path can be bound: its folder exists and the path is
  * free or a socket. 0 or a negative errno with the reason in @err. */
 int vsock_check_uds_path(const char *path, char *err, size_t errlen);
+
+/* The balloon, when present, against @mem_size_mib: a target no larger
+ * than guest RAM, an interval up to CONFIG_BALLOON_MAX_INTERVAL_S. 0 or
+ * -EINVAL. */
+int vm_config_validate_balloon(const struct balloon_config *b,
+			       uint64_t mem_size_mib, char *err, size_t errlen);
 
 /* The metadata service's config against @cfg's interfaces: a link-local
  * address (169.254.1.0 to 169.254.254.255), one or more interfaces, each

@@ -126,6 +126,13 @@ int guest_memory_write(const struct guest_memory *mem, uint64_t gpa,
 int guest_memory_save(const struct guest_memory *mem, int fd,
 		      uint64_t *written, char *err, size_t errlen);
 
+/* As guest_memory_save(), but a page whose bit is set in @skip (one bit
+ * per 4 KiB page, in file order; NULL: none) is a hole whatever it holds:
+ * the pages the balloon holds are never written. */
+int guest_memory_save_skip(const struct guest_memory *mem, int fd,
+			   const uint64_t *skip, uint64_t *written, char *err,
+			   size_t errlen);
+
 /* Guest RAM of @size bytes (the same split as guest_memory_create()) mapped
  * privately, copy-on-write, from the memory file @fd, which must hold at
  * least @size bytes: pages load on demand and several VMs restored from one

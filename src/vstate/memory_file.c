@@ -36,10 +36,15 @@ static bool page_is_zero(const uint8_t *p)
 	return memcmp(p, zero, PAGE) == 0;
 }
 
+static bool skipped(const uint64_t *skip, uint64_t page)
+{
+	return skip && (skip[page / 64] & (1ULL << (page % 64)));
+}
+
 /* Writes the pages of @r worth keeping at @base in the file, coalescing
- * neighbours into one write. */
+ * neighbours into one write; none that @skip marks. */
 static int save_region(const struct guest_region *r, int fd, uint64_t base,
-		       uint64_t *written)
+		       const uint64_t *skip, uint64_t *written)
 {
 	unsigned char vec[SCAN_PAGES];
 	uint64_t run_start = 0, run_len = 0;
@@ -54,7 +59,8 @@ static int save_region(const struct guest_region *r, int fd, uint64_t base,
 			return -errno;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t p = off + i * PAGE;
-			bool keep = r->from_file ? !page_is_zero(r->host + p) :
+			bool keep = skipped(skip, (base + p) / PAGE) ? false :
+				    r->from_file ? !page_is_zero(r->host + p) :
 						   (vec[i] & 1);
 
 			if (keep && run_len && run_start + run_len == p) {
@@ -88,6 +94,13 @@ static int save_region(const struct guest_region *r, int fd, uint64_t base,
 int guest_memory_save(const struct guest_memory *mem, int fd,
 		      uint64_t *written, char *err, size_t errlen)
 {
+	return guest_memory_save_skip(mem, fd, NULL, written, err, errlen);
+}
+
+int guest_memory_save_skip(const struct guest_memory *mem, int fd,
+			   const uint64_t *skip, uint64_t *written, char *err,
+			   size_t errlen)
+{
 	uint64_t base = 0;
 	int ret;
 
@@ -99,7 +112,7 @@ int guest_memory_save(const struct guest_memory *mem, int fd,
 		return ret;
 	}
 	for (int i = 0; i < mem->nr_regions; i++) {
-		ret = save_region(&mem->regions[i], fd, base, written);
+		ret = save_region(&mem->regions[i], fd, base, skip, written);
 		if (ret) {
 			snprintf(err, errlen, "cannot write guest memory: %s",
 				 strerror(-ret));

@@ -301,3 +301,46 @@ arp = (b"\xff" * 6 + b"\x06\x00\xac\x10\x00\x02\x08\x06" + b"\x00\x01\x08\x00\x0
        + b"\x06\x00\xac\x10\x00\x02\xac\x10\x00\x02" + b"\x00" * 6 + b"\xa9\xfe\xa9\xfe")
 mmds_seed("arp_and_strays", 0, [b"\x00" + bytes([len(arp)]) + arp, READ,
                                 mmds_seg(ACK, port=2), mmds_seg(RST, port=3), READ])
+
+
+def balloon_seed(name, cfg, queues, hint=0, target=4, interval=1, poison=(0, 0)):
+    """fuzz_virtio_balloon: features, queue sizes, the configuration bits
+    (1 stats, 2 hinting, 4 reporting, 8 deflate_on_oom), a config write,
+    the host's calls, then guest RAM: queue q's ring at 0x4000 * q, each
+    @queues[q] a list of (payload or length, writable) buffers from
+    0x20000 + 0x4000 * q."""
+    ram = Ram(0x40000)
+    for q, bufs in enumerate(queues):
+        descs = []
+        for i, (payload, writable) in enumerate(bufs):
+            gpa = 0x20000 + 0x4000 * q + 0x1000 * i
+            if isinstance(payload, bytes):
+                ram.put(gpa, payload)
+                length = len(payload)
+            else:
+                length = payload
+            descs.append(desc(gpa, length, F_WRITE if writable else 0))
+        rings(ram, descs, list(range(len(descs))), 0x4000 * q, 0x4000 * q + 0x1000)
+    head = struct.pack("<Q", (1 << 32) | 0x3f) + bytes([4] * 5) + bytes([cfg, poison[0], poison[1],
+                                                                    hint, target, interval, 0])
+    assert len(head) == 20
+    write("fuzz_virtio_balloon", name, head + ram.trimmed())
+
+
+def pfns(*p):
+    return struct.pack("<%dI" % len(p), *p)
+
+
+def stats(*pairs):
+    return b"".join(struct.pack("<HQ", t, v) for t, v in pairs)
+
+
+balloon_seed("inflate_deflate", 0, [[(pfns(0x30, 0x31, 0x32, 0x30, 0x9999), False)],
+                                    [(pfns(0x31, 0x40), False)]])
+balloon_seed("stats_and_reporting", 1 | 4 | 8,
+             [[(pfns(0x35), False)], [], [(stats((4, 1000), (5, 1 << 20), (99, 1)), False),
+                                           (stats((4, 7)), False)],
+              [(0x3000, True), (0x1800, True)]], interval=3)
+balloon_seed("hinting_run", 2, [[], [], [(struct.pack("<I", 2), False), (0x2000, True),
+                                          (struct.pack("<I", 0), False)]], hint=1 | 2)
+balloon_seed("poisoned_reports", 4, [[], [], [(0x2000, True)]], poison=(12, 0xaa))

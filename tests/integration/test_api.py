@@ -41,13 +41,19 @@ IMPLEMENTED = {"/", "/version", "/machine-config", "/boot-source",
                "/drives/{drive_id}", "/entropy", "/serial", "/actions", "/vm",
                "/vm/config", "/logger", "/metrics",
                "/network-interfaces/{iface_id}", "/vsock", "/mmds",
-               "/mmds/config"}
+               "/mmds/config", "/balloon", "/balloon/statistics",
+               "/balloon/hinting/start", "/balloon/hinting/status",
+               "/balloon/hinting/stop"}
 # Implemented, and exercised with real snapshots in test_snapshot.py: a body
 # valid by the schema alone names files that are no snapshot.
 SNAPSHOTS = {"/snapshot/create", "/snapshot/load"}
 # Requests that only make sense after InstanceStart.
 POST_BOOT_ONLY = {("/drives/{drive_id}", "patch"), ("/vm", "patch"),
-                  ("/network-interfaces/{iface_id}", "patch")}
+                  ("/network-interfaces/{iface_id}", "patch"),
+                  ("/balloon/hinting/start", "patch"),
+                  ("/balloon/hinting/stop", "patch"),
+                  ("/balloon/statistics", "get"),
+                  ("/balloon/hinting/status", "get")}
 # The TAP the network-interface bodies name (figment attaches, never
 # creates): made for this module when we may (root, /dev/net/tun).
 TAP = "figapi0"
@@ -327,6 +333,11 @@ def prepare(fc, path):
                           {"iface_id": "eth0", "user_net": {}})
     if path == "/mmds":  # a store to patch
         fc.client.request("PUT", "/mmds", {"seed": "x"})
+    if path.startswith("/balloon"):  # a balloon to ask about
+        fc.client.request("PUT", "/balloon",
+                          {"amount_mib": 0, "deflate_on_oom": False,
+                           "stats_polling_interval_s": 1,
+                           "free_page_hinting": True})
 
 
 def valid_body(fc, path, method, schema):
@@ -347,7 +358,11 @@ def test_gets_match_schema(fc):
     for path, method, _ in operations():
         if method != "get":
             continue
+        prepare(fc, path)
         r = fc.client.request("GET", concrete(path))
+        if (path, method) in POST_BOOT_ONLY:
+            assert r.status == 400 and "before starting" in r.fault, (path, r.body)
+            continue
         assert r.status == 200, (path, r.body)
         assert r.headers["content-type"] == "application/json"
         op = SPEC["paths"][path]["get"]
@@ -1099,3 +1114,114 @@ def test_snapshot_bodies_are_checked(fc):
                                             "mem_file_path": fc.file("mem")})
     assert r.status == 400 and "not a figment snapshot" in r.fault, r.fault
     assert c.request("GET", "/").status == 200
+
+
+def test_balloon_rules_before_boot(fc):
+    c = fc.client
+    # nothing configured: every balloon call says so
+    r = c.request("GET", "/balloon")
+    assert r.status == 400 and "No balloon device" in r.fault
+    r = c.request("PATCH", "/balloon", {"amount_mib": 1})
+    assert r.status == 400 and "No balloon device" in r.fault
+    r = c.request("PATCH", "/balloon/statistics", {"stats_polling_interval_s": 1})
+    assert r.status == 400 and "No balloon device" in r.fault
+    assert c.request("GET", "/vm/config").json()["balloon"] is None
+    r = c.request("PUT", "/balloon", {"amount_mib": 64, "deflate_on_oom": True,
+                                      "stats_polling_interval_s": 5,
+                                      "free_page_reporting": True})
+    assert r.status == 204, r.body
+    assert c.request("GET", "/balloon").json() == {
+        "amount_mib": 64, "deflate_on_oom": True, "stats_polling_interval_s": 5,
+        "free_page_hinting": False, "free_page_reporting": True}
+    assert c.request("GET", "/vm/config").json()["balloon"]["amount_mib"] == 64
+    # PATCHes before boot change the configuration
+    assert c.request("PATCH", "/balloon", {"amount_mib": 32}).status == 204
+    assert c.request("PATCH", "/balloon/statistics",
+                     {"stats_polling_interval_s": 0}).status == 204
+    got = c.request("GET", "/balloon").json()
+    assert got["amount_mib"] == 32 and got["stats_polling_interval_s"] == 0
+    bad = [("PUT", "/balloon", {"amount_mib": 129, "deflate_on_oom": False}, "larger than the guest's RAM"),
+           ("PUT", "/balloon", {"amount_mib": 1, "deflate_on_oom": False,
+                                "stats_polling_interval_s": 65536}, "stats_polling_interval_s"),
+           ("PUT", "/balloon", {"amount_mib": 1}, "deflate_on_oom"),
+           ("PATCH", "/balloon", {"amount_mib": 200}, "larger than the guest's RAM"),
+           ("PATCH", "/balloon", {"amount_mib": 1, "deflate_on_oom": True}, "deflate_on_oom"),
+           ("PATCH", "/balloon/statistics", {"stats_polling_interval_s": -1},
+            "stats_polling_interval_s"),
+           ("PATCH", "/balloon/hinting/start", {"acknowledge_on_stop": 1}, "acknowledge_on_stop"),
+           ("PATCH", "/balloon/hinting/start", None, "before starting"),
+           ("PATCH", "/balloon/hinting/stop", None, "before starting"),
+           ("PATCH", "/balloon/hinting/stop", {"x": 1}, "x"),
+           ("GET", "/balloon/statistics", None, "before starting"),
+           ("GET", "/balloon/hinting/status", None, "before starting")]
+    for method, path, body, word in bad:
+        r = c.request(method, path, body)
+        assert r.status == 400, (method, path, body, r.body)
+        assert word in r.fault, (method, path, r.fault)
+    assert c.request("GET", "/balloon").json()["amount_mib"] == 32, "refused calls change nothing"
+    # a smaller machine than the balloon fails at the start, clearly
+    assert c.request("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 16}).status == 204
+    c.request("PUT", "/boot-source", {"kernel_image_path": fc.file("vmlinux")})
+    r = c.request("PUT", "/actions", {"action_type": "InstanceStart"})
+    assert r.status == 400 and "larger than the guest's RAM" in r.fault, r.body
+
+
+def test_balloon_after_boot(fc):
+    if not kvm_usable():
+        pytest.skip("/dev/kvm is missing or not usable")
+    if not os.path.exists(TEST_KERNEL):
+        pytest.skip("no test guest at %s" % TEST_KERNEL)
+    c = fc.client
+    assert c.request("PUT", "/boot-source", {"kernel_image_path": TEST_KERNEL}).status == 204
+    assert c.request("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}).status == 204
+    assert c.request("PUT", "/balloon", {"amount_mib": 8, "deflate_on_oom": False,
+                                         "stats_polling_interval_s": 2}).status == 204
+    r = c.request("PUT", "/actions", {"action_type": "InstanceStart"})
+    assert r.status == 204, r.body
+    # the contract's pre-boot calls are refused now
+    r = c.request("PUT", "/balloon", {"amount_mib": 1, "deflate_on_oom": False})
+    assert r.status == 400 and "after starting" in r.fault
+    # the target moves (the test guest has no driver: it never inflates)
+    assert c.request("PATCH", "/balloon", {"amount_mib": 16}).status == 204
+    assert c.request("GET", "/balloon").json()["amount_mib"] == 16
+    assert c.request("GET", "/vm/config").json()["balloon"]["amount_mib"] == 16
+    r = c.request("PATCH", "/balloon", {"amount_mib": 65})
+    assert r.status == 400 and "larger than the guest's RAM" in r.fault
+    st = c.request("GET", "/balloon/statistics")
+    assert st.status == 200, st.body
+    assert st.json() == {"target_pages": 16 * 256, "actual_pages": 0,
+                         "target_mib": 16, "actual_mib": 0}
+    # statistics stay on: the interval changes, 0 is refused
+    assert c.request("PATCH", "/balloon/statistics",
+                     {"stats_polling_interval_s": 9}).status == 204
+    r = c.request("PATCH", "/balloon/statistics", {"stats_polling_interval_s": 0})
+    assert r.status == 400 and "enable/disable" in r.fault
+    assert c.request("GET", "/balloon").json()["stats_polling_interval_s"] == 9
+    # hinting was not configured
+    for method, path in [("PATCH", "/balloon/hinting/start"),
+                         ("PATCH", "/balloon/hinting/stop"),
+                         ("GET", "/balloon/hinting/status")]:
+        r = c.request(method, path, {} if method == "PATCH" else None)
+        assert r.status == 400 and "not enabled" in r.fault, (path, r.body)
+    r = c.request("PUT", "/actions", {"action_type": "FlushMetrics"})
+    assert r.status == 204
+
+
+def test_balloon_stats_off_after_boot(fc):
+    if not kvm_usable():
+        pytest.skip("/dev/kvm is missing or not usable")
+    if not os.path.exists(TEST_KERNEL):
+        pytest.skip("no test guest at %s" % TEST_KERNEL)
+    c = fc.client
+    assert c.request("PUT", "/boot-source", {"kernel_image_path": TEST_KERNEL}).status == 204
+    assert c.request("PUT", "/balloon", {"amount_mib": 0, "deflate_on_oom": True,
+                                         "free_page_hinting": True}).status == 204
+    assert c.request("PUT", "/actions", {"action_type": "InstanceStart"}).status == 204
+    r = c.request("GET", "/balloon/statistics")
+    assert r.status == 400 and "not enabled" in r.fault
+    r = c.request("PATCH", "/balloon/statistics", {"stats_polling_interval_s": 3})
+    assert r.status == 400 and "enable/disable" in r.fault
+    # hinting is configured, but no driver took it
+    assert c.request("GET", "/balloon/hinting/status").json() == {"host_cmd": 0}
+    r = c.request("PATCH", "/balloon/hinting/start")
+    assert r.status == 400 and "driver" in r.fault

@@ -148,6 +148,41 @@ def test_vsock_syntax(figment, guest):
            USAGE, "cid")
 
 
+@pytest.mark.parametrize("args,words", [
+    (["--mem", "64", "--balloon", "amount_mib=65"], "larger than the guest's RAM (64 MiB)"),
+    (["--balloon", "amount_mib=0,stats_interval_s=65536"], "out of range"),
+])
+def test_bad_balloon(figment, guest, args, words):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), *args), CONFIG,
+           ["balloon", words])
+
+
+@pytest.mark.parametrize("spec,words", [
+    ("amount_mib=x", "amount_mib"),
+    ("amount_mib=-1", "amount_mib"),
+    ("deflate_on_oom=yes", "on or off"),
+    ("amount_mib=1,amount_mib=1", "twice"),
+    ("size=4", "unknown"),
+    ("amount_mib=1,", "comma"),
+    ("", "empty"),
+])
+def test_balloon_syntax(figment, guest, spec, words):
+    expect(fig(figment, "run", "--kernel", guest("hello.bin"), "--balloon", spec),
+           USAGE, ["--balloon", words])
+
+
+def test_balloon_in_a_config_file(figment, guest, tmp_path):
+    cfg = tmp_path / "vm.json"
+    cfg.write_text('{"boot-source": {"kernel_image_path": "%s"},'
+                   ' "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},'
+                   ' "balloon": {"amount_mib": 33, "deflate_on_oom": true}}' % guest("hello.bin"))
+    expect(fig(figment, "--no-api", "--config-file", str(cfg)), CONFIG,
+           "larger than the guest's RAM")
+    cfg.write_text('{"boot-source": {"kernel_image_path": "%s"},'
+                   ' "balloon": {"amount_mib": 1}}' % guest("hello.bin"))
+    expect(fig(figment, "--no-api", "--config-file", str(cfg)), CONFIG, "deflate_on_oom")
+
+
 @pytest.mark.parametrize("spec,words", [
     ("version=V2", "net="),
     ("net=eth0,version=V3", "V1 or V2"),

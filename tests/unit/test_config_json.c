@@ -397,7 +397,7 @@ Test(config_json, document_errors)
 		       "unicast");
 	expect_doc_err("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
 		       " \"balloon\": {\"amount_mib\": 1}}",
-		       "`balloon` is not supported");
+		       "deflate_on_oom");
 	expect_doc_err("{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
 		       " \"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": true},"
 		       "  {\"drive_id\": \"a\", \"path_on_host\": \"/b\", \"is_root_device\": false}]}",

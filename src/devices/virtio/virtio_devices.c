@@ -12,6 +12,7 @@
 
 #include <linux/virtio_mmio.h>
 
+#include "devices/virtio/balloon/balloon.h"
 #include "devices/virtio/blk/blk.h"
 #include "devices/virtio/net/net.h"
 #include "devices/virtio/rng/rng.h"
@@ -385,9 +386,10 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 		return -EINVAL;
 	}
 	/* drives (the root first), interfaces, the entropy device, then
-	 * vsock (last: the others keep their places with or without it) */
+	 * vsock and the balloon (last: the others keep their places with or
+	 * without them) */
 	total = cfg->nr_drives + cfg->nr_nets + (cfg->entropy ? 1 : 0) +
-		(cfg->vsock.present ? 1 : 0);
+		(cfg->vsock.present ? 1 : 0) + (cfg->balloon.present ? 1 : 0);
 	if (total > LAYOUT_VIRTIO_MAX_DEVICES) {
 		snprintf(err, errlen,
 			 "%d virtio devices requested, at most %d fit (one "
@@ -412,7 +414,14 @@ int virtio_devices_create(struct virtio_devices *vd, struct vm *vm,
 
 			ret = virtio_net_create(n, &vm->mem, &dev, err, errlen);
 			rl = &n->tx_rate_limiter; /* rx: the device's own */
-		} else if (cfg->vsock.present && i == total - 1) {
+		} else if (cfg->balloon.present && i == total - 1) {
+			static const struct rate_limiter_config none;
+
+			ret = virtio_balloon_create(&cfg->balloon, &vm->mem,
+						    &dev, err, errlen);
+			rl = &none;
+		} else if (cfg->vsock.present &&
+			   i == total - 1 - (cfg->balloon.present ? 1 : 0)) {
 			static const struct rate_limiter_config none;
 
 			ret = virtio_vsock_create(&cfg->vsock, &vm->mem, &dev,

@@ -6,8 +6,9 @@
  *
  * Order (fixed, and the same on the command line and in the DSDT): the root
  * drive first, then the other drives in configuration order, the network
- * interfaces, the rng, then vsock (last, so that the others keep their
- * places with or without it: snapshots stay restorable).
+ * interfaces, the rng, then vsock, then the balloon (last, so that the
+ * others keep their places with or without them: snapshots stay
+ * restorable).
  * Device i gets the window LAYOUT_VIRTIO_MMIO_BASE + i *
  * LAYOUT_VIRTIO_MMIO_SIZE and IRQ LAYOUT_VIRTIO_IRQ_BASE + i. virtio_mmio
  * registers command-line devices in the order given and virtio_blk names disks
