@@ -7,7 +7,10 @@ CFLAGS  ?= -O2 -g
 # sanitizer and fuzz builds) adds to them instead of replacing them.
 FIG_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Isrc -pthread \
              -D_GNU_SOURCE -fno-strict-aliasing
-FIG_LIBS   = $(LDLIBS) -pthread -ljansson -lseccomp -lz
+FIG_LIBS   = $(LDLIBS) -pthread -ljansson -lseccomp $(CONTAINER_LIBS) -lz
+# Container images: libarchive (tar, gzip, zstd) and what its static archive
+# needs; nettle for sha256 digests.
+CONTAINER_LIBS = -larchive -lnettle -lzstd -llz4 -llzma -lbz2 -lacl -lattr
 # The VMM binary is linked statically: no dynamic loader work at exec and
 # about 0.8 MiB less resident memory per VM. The sanitizer build cannot be.
 STATIC     ?= -static
