@@ -40,6 +40,18 @@ $(BUILD)/figment-uffd-handler: tools/uffd/uffd-handler.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FIG_CFLAGS) $(LDFLAGS) $(STATIC) -o $@ $< -ljansson
 
+# The container agent (PID 1 of a container's VM) and its initramfs: a
+# static program as /init and nothing else. Its own flags: a guest binary
+# is never a sanitizer build.
+figment: $(BUILD)/figment-agent.cpio
+$(BUILD)/figment-agent: tools/agent/figment-agent.c src/container/agent_proto.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -s -Wall -Wextra -Werror -Isrc -D_GNU_SOURCE -static -o $@ $< -ljansson
+$(BUILD)/figment-agent.cpio: $(BUILD)/figment-agent
+	rm -rf $@.d && mkdir -p $@.d && cp $< $@.d/init
+	(cd $@.d && echo init | cpio -o -H newc -R 0:0 --quiet) > $@.tmp
+	rm -rf $@.d && mv $@.tmp $@
+
 # User-mode networking with libslirp, a process of its own: Debian has
 # libslirp only as a shared library (with GLib), so this one is dynamic.
 $(BUILD)/figment-slirp: tools/slirp/figment-slirp.c

@@ -232,6 +232,8 @@ int image_disk_get(const struct oci_image *img, char *out, size_t outlen, bool *
 		ret = 0;
 		goto unlock;
 	}
+	if (oci_image_check_layers(img, err, errlen))
+		goto unlock;
 	if (!mkdtemp(work)) {
 		fail(err, errlen, "%s: %s", work, strerror(errno));
 		goto unlock;

@@ -168,7 +168,7 @@ static int apply_whiteout(int rootfd, char *rel, char *err, size_t errlen)
 	return ret;
 }
 
-static struct archive *open_layer(const char *tar_path, char *err, size_t errlen)
+static struct archive *open_layer(int fd, char *err, size_t errlen)
 {
 	struct archive *a = archive_read_new();
 	if (!a) {
@@ -178,7 +178,7 @@ static struct archive *open_layer(const char *tar_path, char *err, size_t errlen
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
-	if (archive_read_open_filename(a, tar_path, 1 << 16) != ARCHIVE_OK) {
+	if (lseek(fd, 0, SEEK_SET) != 0 || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
 		fail(err, errlen, "%s", archive_error_string(a));
 		archive_read_free(a);
 		return NULL;
@@ -215,11 +215,10 @@ static int check_parents(int rootfd, const char *rel, const char *what, char *er
 }
 
 /* Pass 1 (@whiteouts) or pass 2. */
-static int layer_pass(int rootfd, const char *tar_path, bool whiteouts, char *err,
-		      size_t errlen)
+static int layer_pass(int rootfd, int tarfd, bool whiteouts, char *err, size_t errlen)
 {
 	char msg[512];
-	struct archive *a = open_layer(tar_path, msg, sizeof(msg));
+	struct archive *a = open_layer(tarfd, msg, sizeof(msg));
 	if (!a) {
 		fail(err, errlen, "not a tar archive: %s", msg);
 		return -1;
@@ -321,6 +320,18 @@ out:
 
 int layer_unpack(const char *root, const char *tar_path, char *err, size_t errlen)
 {
+	/* the tar is opened here, before the writer's chdir into the root */
+	int tarfd = open(tar_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (tarfd < 0) {
+		fail(err, errlen, "%s: %s", tar_path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(tarfd, &st) || !S_ISREG(st.st_mode)) {
+		fail(err, errlen, "%s: not a regular file", tar_path);
+		close(tarfd);
+		return -1;
+	}
 	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0 || cwd < 0) {
@@ -329,21 +340,23 @@ int layer_unpack(const char *root, const char *tar_path, char *err, size_t errle
 			close(rootfd);
 		if (cwd >= 0)
 			close(cwd);
+		close(tarfd);
 		return -1;
 	}
-	int ret = layer_pass(rootfd, tar_path, true, err, errlen);
+	int ret = layer_pass(rootfd, tarfd, true, err, errlen);
 	/* libarchive's writer works relative to the current folder */
 	if (!ret && fchdir(rootfd)) {
 		fail(err, errlen, "%s: %s", root, strerror(errno));
 		ret = -1;
 	}
 	if (!ret)
-		ret = layer_pass(rootfd, tar_path, false, err, errlen);
+		ret = layer_pass(rootfd, tarfd, false, err, errlen);
 	if (fchdir(cwd) && !ret) {
 		fail(err, errlen, "back to the current folder: %s", strerror(errno));
 		ret = -1;
 	}
 	close(cwd);
 	close(rootfd);
+	close(tarfd);
 	return ret;
 }

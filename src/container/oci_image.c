@@ -423,8 +423,6 @@ int oci_image_open(const char *dir, const char *arch, struct oci_image *img, cha
 		if (descriptor(dir, ld, what, l->digest, &l->size, &l->path, err, errlen))
 			goto out;
 		img->n_layers++;
-		if (check_blob(l->path, what, l->digest, l->size, err, errlen))
-			goto out;
 	}
 	ret = 0;
 	goto out;
@@ -438,4 +436,16 @@ out:
 	if (ret)
 		oci_image_free(img);
 	return ret;
+}
+
+int oci_image_check_layers(const struct oci_image *img, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < img->n_layers; i++) {
+		char what[32];
+		snprintf(what, sizeof(what), "layer %zu", i + 1);
+		if (check_blob(img->layers[i].path, what, img->layers[i].digest,
+			       img->layers[i].size, err, errlen))
+			return -1;
+	}
+	return 0;
 }

@@ -46,11 +46,14 @@ struct oci_image {
 	struct oci_process_defaults process;
 };
 
-/* Reads the layout in @dir for @arch ("amd64") and linux, checks the
- * index, manifest and config blobs (size and digest) and each layer's
- * size and digest. 0, or -1 with a one-line reason in @err. */
+/* Reads the layout in @dir for @arch ("amd64") and linux, checking the
+ * manifest and config blobs (size and digest) and the layer descriptors'
+ * syntax. 0, or -1 with a one-line reason in @err. */
 int oci_image_open(const char *dir, const char *arch, struct oci_image *img,
 		   char *err, size_t errlen);
+/* Each layer blob's size and digest (read whole: done only when the layers
+ * are to be unpacked, not when the image's disk is cached). */
+int oci_image_check_layers(const struct oci_image *img, char *err, size_t errlen);
 void oci_image_free(struct oci_image *img);
 
 /* 0 when @s is "sha256:" and 64 lowercase hex digits. */

@@ -261,6 +261,7 @@ Test(oci, layout_config_and_layers)
 	make_layout(&f);
 	struct oci_image img;
 	cr_assert_eq(oci_image_open(pathf("layout", ""), "amd64", &img, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(oci_image_check_layers(&img, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(img.manifest_digest, manifest_digest);
 	cr_assert_eq(img.n_layers, 2);
 	cr_assert_str_eq(img.layers[1].digest, layer_digest[1]);
@@ -316,6 +317,15 @@ Test(oci, zstd_and_plain_layers)
 	}
 }
 
+static void expect_layer_error(const char *needle)
+{
+	struct oci_image img;
+	cr_assert_eq(oci_image_open(pathf("layout", ""), "amd64", &img, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(oci_image_check_layers(&img, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, needle), "error '%s' lacks '%s'", err, needle);
+	oci_image_free(&img);
+}
+
 static void expect_open_error(const char *needle)
 {
 	struct oci_image img;
@@ -356,10 +366,10 @@ Test(oci, digest_mismatch)
 	cr_assert(fd >= 0);
 	cr_assert_eq(pwrite(fd, "X", 1, 20), 1);
 	close(fd);
-	expect_open_error("does not match its digest");
+	expect_layer_error("does not match its digest");
 	/* a blob gone */
 	unlink(lp);
-	expect_open_error("missing from blobs/sha256");
+	expect_layer_error("missing from blobs/sha256");
 	/* the manifest blob itself changed */
 	make_layout(&f);
 	char *mp = pathf("layout/blobs/sha256/%s", manifest_digest + 7);
