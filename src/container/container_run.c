@@ -187,8 +187,10 @@ static int find_input(const char *given, const char *env, const char *what, char
 		snprintf(out, outlen, "%s", e);
 	struct stat st;
 	if (stat(out, &st) || !S_ISREG(st.st_mode)) {
-		error("%s %s: %s", what, out, errno == ENOENT || !S_ISREG(st.st_mode) ?
-		      "missing or not a file" : strerror(errno));
+		error("%s %s: %s (%s)", what, out, errno == ENOENT || !S_ISREG(st.st_mode) ?
+		      "missing or not a file" : strerror(errno),
+		      env && !strcmp(env, "FIGMENT_AGENT") ? "make figment builds it, or give --agent" :
+		      "make guest builds it, or give --kernel");
 		return -1;
 	}
 	return 0;

@@ -71,3 +71,43 @@ def blob(layout, digest):
 
 def manifest(layout):
     return json.loads(blob(layout, manifest_digest(layout)).read_text())
+
+
+def _put_blob(layout, data):
+    import hashlib
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    blob(layout, d).write_bytes(data)
+    return d
+
+
+def replace_layer(layout, data, index=0):
+    """Puts @data in as layer @index, with a manifest and index that name it
+    correctly (so only the layer's content is wrong)."""
+    m = manifest(layout)
+    m["layers"][index]["digest"] = _put_blob(layout, data)
+    m["layers"][index]["size"] = len(data)
+    mb = json.dumps(m).encode()
+    idx = json.loads((Path(layout) / "index.json").read_text())
+    idx["manifests"][0]["digest"] = _put_blob(layout, mb)
+    idx["manifests"][0]["size"] = len(mb)
+    (Path(layout) / "index.json").write_text(json.dumps(idx))
+
+
+def tar_bytes(members, gzip=True):
+    """A tar of (name, kind, data) members: kind 'f' file, 'l' symlink (data
+    the target), 'h' hard link, 'c' character device."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz" if gzip else "w") as t:
+        for name, kind, data in members:
+            ti = tarfile.TarInfo(name)
+            if kind == "f":
+                ti.size = len(data)
+                t.addfile(ti, io.BytesIO(data))
+                continue
+            ti.type = {"l": tarfile.SYMTYPE, "h": tarfile.LNKTYPE, "c": tarfile.CHRTYPE}[kind]
+            if kind in "lh":
+                ti.linkname = data
+            t.addfile(ti)
+    return buf.getvalue()
