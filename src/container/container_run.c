@@ -549,7 +549,8 @@ static int prepare_disk(const struct container_opts *o, struct oci_image *img, c
 		error("--image %s: %s", o->image, err);
 		return VMM_EXIT_CONFIG;
 	}
-	note("image %s: %zu layers, digests checked", img->manifest_digest, img->n_layers);
+	note("image %s: %zu layers; manifest and config digests checked", img->manifest_digest,
+	     img->n_layers);
 	char cached[PATH_MAX];
 	bool built;
 	if (image_disk_get(img, cached, sizeof(cached), &built, err, sizeof(err))) {

@@ -72,9 +72,13 @@ static int count_entry(const char *p, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-/* The mke2fs to run: the sbin folders are often not on a user's PATH. */
+/* The mke2fs to run: $FIGMENT_MKE2FS, else e2fsprogs' in the sbin folders
+ * (often not on a user's PATH), else PATH's. busybox's has no -d. */
 static const char *mke2fs_path(void)
 {
+	const char *e = getenv("FIGMENT_MKE2FS");
+	if (e && *e)
+		return e;
 	static const char *const candidates[] = { "/usr/sbin/mke2fs", "/sbin/mke2fs" };
 	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
 		if (access(candidates[i], X_OK) == 0)
