@@ -432,7 +432,8 @@ static int64_t now_ms(void)
  * returns its exit status. */
 static int serve(pid_t pid, int to_in, int from_out, int from_err)
 {
-	static uint8_t inbuf[AGENT_DATA_MAX], buf[AGENT_DATA_MAX];
+	/* room for one more whole STDIN message whenever the stream is read */
+	static uint8_t inbuf[2 * AGENT_DATA_MAX], buf[AGENT_DATA_MAX];
 	size_t inlen = 0;
 	bool stdin_eof = false, host_eof = false;
 	int status = -1;
@@ -453,7 +454,7 @@ static int serve(pid_t pid, int to_in, int from_out, int from_err)
 			to_in = -1;
 		}
 		struct pollfd p[4] = {
-			{ .fd = host_eof || inlen == sizeof(inbuf) ? -1 : vs, .events = POLLIN },
+			{ .fd = host_eof || inlen > AGENT_DATA_MAX ? -1 : vs, .events = POLLIN },
 			{ .fd = from_out, .events = POLLIN },
 			{ .fd = from_err, .events = POLLIN },
 			{ .fd = inlen ? to_in : -1, .events = POLLOUT },
