@@ -13,4 +13,7 @@ int cmd_snapshot(const char *prog, int argc, char **argv);
  * Firecracker's jailer (src/jailer/jailer.c). @prog names it in messages. */
 int cmd_jailer(const char *prog, int argc, char **argv);
 
+/* `figment container run ...` (cli_container.c) */
+int cmd_container(int argc, char **argv);
+
 #endif

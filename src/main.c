@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "run", cmd_run },
 	{ "snapshot", snapshot_cmd },
 	{ "jailer", jailer_cmd },
+	{ "container", cmd_container },
 };
 
 int main(int argc, char **argv)

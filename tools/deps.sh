@@ -6,7 +6,9 @@ PKGS="gcc make clang libclang-rt-14-dev binutils libjansson-dev libseccomp-dev
 liburing-dev libcriterion-dev python3 python3-pytest acpica-tools
 qemu-system-x86 busybox-static linux-image-cloud-amd64 linux-source-6.1 cpio
 gzip xz-utils lz4 zstd bc flex bison libelf-dev libssl-dev kmod e2fsprogs
-curl python3-yaml zlib1g-dev iproute2 libslirp-dev passt iperf3"
+curl python3-yaml zlib1g-dev iproute2 libslirp-dev passt iperf3
+libarchive-dev nettle-dev libzstd-dev liblz4-dev liblzma-dev libbz2-dev libacl1-dev
+libattr1-dev umoci"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||

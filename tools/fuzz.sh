@@ -24,7 +24,7 @@ CC=${FUZZ_CC:-clang}
 OUT=build-fuzz
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 ALL="fuzz_virtqueue fuzz_virtio_blk fuzz_virtio_mmio fuzz_virtio_net fuzz_user_net fuzz_virtio_vsock fuzz_virtio_balloon fuzz_http
-fuzz_config_json fuzz_boot fuzz_snapshot fuzz_mmds"
+fuzz_config_json fuzz_boot fuzz_snapshot fuzz_mmds fuzz_oci_layer"
 # Only the code under test: the harnesses do not need KVM or the rest.
 SRCS="src/devices/virtio/queue.c src/devices/virtio/mmio.c src/devices/virtio/virtio_dev.c
 src/devices/virtio/blk/blk.c src/devices/virtio/rng/rng.c
@@ -34,8 +34,9 @@ src/devices/virtio/balloon/*.c src/devices/virtio/virtio_persist.c
 src/vstate/memory.c src/util/log.c src/util/safe_open.c src/util/token_bucket.c src/util/instance_id.c src/api/http.c src/config/*.c
 src/util/metrics.c src/util/event_loop.c src/arch/x86/boot.c src/mmds/*.c
 src/arch/x86/boot_bzimage.c src/arch/x86/boot_elf.c src/arch/x86/e820.c
-src/persist/snapshot_file.c src/persist/snap_buf.c src/arch/x86/aml.c"
-LIBS="-ljansson -lz"
+src/persist/snapshot_file.c src/persist/snap_buf.c src/arch/x86/aml.c
+src/container/layer_unpack.c"
+LIBS="-ljansson -larchive -lz"
 CFLAGS="-std=gnu11 -g -O1 -Isrc -Itests -D_GNU_SOURCE -pthread -fno-omit-frame-pointer"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 

@@ -344,3 +344,39 @@ balloon_seed("stats_and_reporting", 1 | 4 | 8,
 balloon_seed("hinting_run", 2, [[], [], [(struct.pack("<I", 2), False), (0x2000, True),
                                           (struct.pack("<I", 0), False)]], hint=1 | 2)
 balloon_seed("poisoned_reports", 4, [[], [], [(0x2000, True)]], poison=(12, 0xaa))
+
+def layer_seed(name, members, compress=""):
+    """fuzz_oci_layer: a layer tar of (name, kind, data): 'f' file, 'd' folder,
+    'l' symlink, 'h' hard link (data the target), 'c' device."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w" + (":" + compress if compress else ""),
+                      format=tarfile.USTAR_FORMAT) as t:
+        for mname, kind, mdata in members:
+            ti = tarfile.TarInfo(mname)
+            ti.mtime = 1700000000
+            if kind == "f":
+                ti.size = len(mdata)
+                t.addfile(ti, io.BytesIO(mdata))
+                continue
+            ti.type = {"d": tarfile.DIRTYPE, "l": tarfile.SYMTYPE, "h": tarfile.LNKTYPE,
+                       "c": tarfile.CHRTYPE}[kind]
+            if kind in "lh":
+                ti.linkname = mdata
+            t.addfile(ti)
+    data = buf.getvalue()
+    if compress == "gz":  # a fixed gzip header time, so reruns write the same bytes
+        data = data[:4] + b"\0\0\0\0" + data[8:]
+    write("fuzz_oci_layer", name, data)
+
+
+layer_seed("files", [("etc", "d", None), ("etc/passwd", "f", b"root:x:0:0::/:/bin/sh\n"),
+                     ("bin/busybox", "f", b"\x7fELF"), ("bin/sh", "l", "/bin/busybox"),
+                     ("bin/ls", "h", "bin/busybox")])
+layer_seed("whiteouts", [("etc/.wh.passwd", "f", b""), ("var/.wh..wh..opq", "f", b""),
+                         ("var/new", "f", b"n")])
+layer_seed("escapes", [("../x", "f", b"x"), ("link", "l", "../outside"), ("link/keep", "f", b"y"),
+                       ("h", "h", "../outside/keep"), ("link/.wh.keep", "f", b"")])
+layer_seed("device", [("dev/mem", "c", None)])
+layer_seed("gzip", [("a", "f", b"a" * 300), ("b", "l", "a")], compress="gz")
