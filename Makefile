@@ -28,7 +28,7 @@ GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
               $(patsubst tests/guests/%.S,$(BUILD)/guests/%.elf,\
                 $(wildcard tests/guests/pvh_*.S))
 
-.PHONY: all figment unit-tests test-guests deps guest lab demo test asan bench-density bench-hugepages \
+.PHONY: test-lab-long all figment unit-tests test-guests deps guest lab demo test asan bench-density bench-hugepages \
         bench fuzz fuzz-campaign fuzz-replay clean format
 
 all: figment
@@ -131,6 +131,13 @@ test: deps
 	@$(MAKE) -s fuzz-replay
 	@$(MAKE) -s guest
 	@tools/run-tests.sh
+
+# The long nested-lab suites (tests/long-lab.txt), apart from make test.
+test-lab-long: deps
+	@$(MAKE) -s figment unit-tests test-guests
+	@$(MAKE) -s asan
+	@$(MAKE) -s guest
+	@tools/run-tests.sh --long
 
 bench: deps
 	@$(MAKE) -s figment test-guests guest
